@@ -1,0 +1,120 @@
+"""Reading and validating retro cards (JSON or CSV) with clear errors."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .errors import InputError
+from .models import Card, CardSet
+
+MAX_CARD_CHARS = 500
+
+
+def validate_cards(
+    card_set: CardSet, *, max_chars: int = MAX_CARD_CHARS, max_cards: int | None = None
+) -> CardSet:
+    """Normalise whitespace and enforce the limits; raise InputError on the first problem."""
+    if not card_set.cards:
+        raise InputError("no cards: the file has an empty 'cards' list; add at least one card")
+    if max_cards is not None and len(card_set.cards) > max_cards:
+        raise InputError(
+            f"too many cards: {len(card_set.cards)} > {max_cards}; split the retro or raise "
+            "RETRO_MAX_CARDS_PER_RETRO"
+        )
+    seen: set[str] = set()
+    cleaned = []
+    for card in card_set.cards:
+        text = card.text.strip()
+        if not text:
+            raise InputError(f"card {card.id!r} is empty; remove it or give it text")
+        if len(text) > max_chars:
+            raise InputError(
+                f"card {card.id!r} has {len(text)} characters, more than the limit of {max_chars}; "
+                "shorten it or split it into two cards"
+            )
+        if card.id in seen:
+            raise InputError(f"duplicate card id {card.id!r}; give every card a unique id")
+        seen.add(card.id)
+        column = card.column.strip() if card.column and card.column.strip() else None
+        cleaned.append(Card(id=card.id, text=text, column=column))
+    return CardSet(title=card_set.title, cards=cleaned)
+
+
+def parse_cards_json(raw: str, source: str = "cards") -> CardSet:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); "
+            'expected {"cards": [{"id": ..., "text": ...}]}'
+        ) from None
+    if isinstance(data, list):
+        data = {"cards": data}
+    if not isinstance(data, dict) or "cards" not in data:
+        raise InputError(f'{source}: expected a JSON object with a "cards" list')
+    try:
+        return CardSet.model_validate(data)
+    except ValidationError as e:
+        raise InputError(f"{source}: {_first_error(e)}") from None
+
+
+def parse_cards_csv(raw: str, source: str = "cards") -> CardSet:
+    reader = csv.DictReader(io.StringIO(raw))
+    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    if "text" not in fields:
+        raise InputError(f"{source}: CSV needs a header row with a 'text' column (optional 'id', 'column')")
+    unknown = set(fields) - {"id", "text", "column"}
+    if unknown:
+        raise InputError(
+            f"{source}: unknown CSV column(s) {sorted(unknown)}; allowed: id, text, column"
+        )
+    cards = []
+    try:
+        for n, row in enumerate(reader, start=1):
+            row = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
+            cards.append(
+                Card(
+                    id=row.get("id", "").strip() or f"c{n}",
+                    text=row.get("text", ""),
+                    column=row.get("column") or None,
+                )
+            )
+    except csv.Error as e:
+        raise InputError(f"{source}: malformed CSV ({e}); check quoting") from None
+    except ValidationError as e:
+        raise InputError(f"{source}: {_first_error(e)}") from None
+    return CardSet(title=None, cards=cards)
+
+
+def load_cards(path: str | Path, *, max_chars: int = MAX_CARD_CHARS, max_cards: int | None = None) -> CardSet:
+    """Load a cards file; the format is chosen by extension (.csv, else JSON)."""
+    p = Path(path)
+    raw = read_text(p, "cards file")
+    parse = parse_cards_csv if p.suffix.lower() == ".csv" else parse_cards_json
+    return validate_cards(parse(raw, p.name), max_chars=max_chars, max_cards=max_cards)
+
+
+def read_text(p: Path, what: str) -> str:
+    if not p.exists():
+        raise InputError(f"{what} not found: {p}; check the path")
+    if p.is_dir():
+        raise InputError(f"{what} {p} is a directory; give a file")
+    try:
+        return p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{what} {p} is not UTF-8 text; save it as UTF-8") from None
+
+
+def _first_error(e: ValidationError) -> str:
+    err = e.errors()[0]
+    where = ".".join(str(x) for x in err["loc"])
+    if err["type"] == "extra_forbidden":
+        return f"unknown field '{where}'; remove it or check its spelling"
+    if err["type"] == "missing":
+        return f"missing field '{where}'; add it"
+    return f"{where}: {err['msg']}"

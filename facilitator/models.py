@@ -1,0 +1,146 @@
+"""The typed data that flows through an analysis: cards in, themes, coverage,
+actions and metadata out.
+
+Data flows one way: CardSet -> Theme -> Coverage -> Action -> summary. Every
+engine (local or model-backed) produces an ``Analysis``; the invariants that
+make one trustworthy live in ``facilitator.checks``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Kind = Literal["flaw", "fear", "positive", "other"]
+CoverageStatus = Literal["covered", "partial", "uncovered"]
+ActionKind = Literal["fix", "reassure", "escalate"]
+CommitmentStatus = Literal["active", "draft", "suspended", "retired"]
+
+KINDS: tuple[str, ...] = ("flaw", "fear", "positive", "other")
+
+
+class Strict(BaseModel):
+    """Unknown keys are an error: a typo in a file must fail loudly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+# --- input -----------------------------------------------------------------
+
+
+class Card(Strict):
+    """One anonymous card. There is deliberately no author field."""
+
+    id: str = Field(min_length=1, max_length=64)
+    text: str
+    column: str | None = None
+
+
+class CardSet(Strict):
+    title: str | None = None
+    cards: list[Card]
+
+
+class Commitment(Strict):
+    """One entry of the gain-sharing commitments register."""
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    title: str = Field(min_length=1)
+    text: str = Field(min_length=1)
+    scope: str | None = None
+    owner_role: str | None = None
+    effective_date: dt.date | None = None
+    review_date: dt.date | None = None
+    status: CommitmentStatus = "active"
+    does_not_promise: list[str] = Field(default_factory=list)
+
+
+class Register(Strict):
+    name: str | None = None
+    version: str | None = None
+    commitments: list[Commitment]
+
+    def get(self, commitment_id: str) -> Commitment | None:
+        for c in self.commitments:
+            if c.id == commitment_id:
+                return c
+        return None
+
+    @property
+    def ids(self) -> set[str]:
+        return {c.id for c in self.commitments}
+
+
+# --- output ----------------------------------------------------------------
+
+
+class Theme(Strict):
+    id: str
+    label: str
+    kind: Kind
+    card_ids: list[str]
+    summary: str = ""
+
+
+class Quote(Strict):
+    commitment_id: str
+    text: str
+
+
+class Coverage(Strict):
+    theme_id: str
+    status: CoverageStatus
+    commitment_ids: list[str] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+    rationale: str = ""
+
+
+class Action(Strict):
+    id: str
+    title: str
+    kind: ActionKind
+    theme_ids: list[str]
+    commitment_ids: list[str] = Field(default_factory=list)
+    owner_role: str
+    due: dt.date
+
+
+class PromptVersion(Strict):
+    name: str
+    version: str
+    sha256: str
+
+
+class Meta(Strict):
+    engine: Literal["local", "llm"]
+    model: str
+    prompt_versions: list[PromptVersion] = Field(default_factory=list)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+    fallback_reason: str | None = None
+    usage: dict[str, float] = Field(default_factory=dict)
+    warnings: list[str] = Field(default_factory=list)
+
+
+class Analysis(Strict):
+    themes: list[Theme]
+    coverage: list[Coverage]
+    actions: list[Action]
+    meta: Meta
+
+    def theme(self, theme_id: str) -> Theme | None:
+        for t in self.themes:
+            if t.id == theme_id:
+                return t
+        return None
+
+
+class StatementCoverage(Strict):
+    """Answer of the ``coverage`` command for one free-text fear statement."""
+
+    statement: str
+    status: CoverageStatus
+    commitment_ids: list[str] = Field(default_factory=list)
+    quotes: list[Quote] = Field(default_factory=list)
+    rationale: str = ""

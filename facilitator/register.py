@@ -1,0 +1,193 @@
+"""The commitments register: parsing (JSON or Markdown), validation and health.
+
+Markdown format, one section per commitment::
+
+    ## JS-1 No layoffs from improvements
+    Scope: permanent employees with 12+ months' service
+    Owner role: Chief People Officer
+    Effective date: 2025-01-01
+    Review date: 2027-01-01
+    Status: active
+    Does not promise:
+    - pay protection after redeployment
+
+    No one is laid off because of an improvement they proposed. ...
+
+The field lines come first, then a blank line, then the commitment text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from .cards import _first_error, read_text
+from .errors import InputError
+from .models import Commitment, Register
+
+MD_FIELDS = {
+    "scope": "scope",
+    "owner role": "owner_role",
+    "owner_role": "owner_role",
+    "effective date": "effective_date",
+    "effective_date": "effective_date",
+    "review date": "review_date",
+    "review_date": "review_date",
+    "status": "status",
+    "does not promise": "does_not_promise",
+    "does_not_promise": "does_not_promise",
+}
+_HEADING = re.compile(r"^##\s+(\S+)\s+(.+?)\s*$")
+_FIELD = re.compile(r"^([A-Za-z_ ]{2,30}):\s*(.*)$")
+
+
+def parse_register_json(raw: str, source: str = "register") -> Register:
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise InputError(
+            f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); "
+            'expected {"commitments": [{"id": ..., "title": ..., "text": ...}]}'
+        ) from None
+    if isinstance(data, list):
+        data = {"commitments": data}
+    if not isinstance(data, dict):
+        raise InputError(f'{source}: expected a JSON object with a "commitments" list')
+    try:
+        return _checked(Register.model_validate(data), source)
+    except ValidationError as e:
+        raise InputError(f"{source}: {_register_error(e, data)}") from None
+
+
+def parse_register_markdown(raw: str, source: str = "register") -> Register:
+    sections: list[tuple[int, str, str, list[str]]] = []
+    for n, line in enumerate(raw.splitlines(), start=1):
+        if line.startswith("## "):
+            m = _HEADING.match(line)
+            if not m:
+                raise InputError(f"{source} line {n}: a heading needs an id and a title, e.g. '## JS-1 No layoffs'")
+            sections.append((n, m.group(1), m.group(2), []))
+        elif sections:
+            sections[-1][3].append(line)
+    if not sections:
+        raise InputError(f"{source}: no '## ID Title' sections found; one section per commitment")
+    commitments = []
+    for n, cid, title, body in sections:
+        data: dict = {"id": cid, "title": title}
+        i = 0
+        while i < len(body) and not body[i].strip():
+            i += 1
+        # Field block: leading 'Key: value' lines up to the first blank line.
+        while i < len(body) and body[i].strip():
+            m = _FIELD.match(body[i].strip())
+            if not m:
+                break
+            key = m.group(1).strip().lower()
+            if key not in MD_FIELDS:
+                raise InputError(
+                    f"{source}: commitment {cid}: unknown field '{m.group(1).strip()}'; allowed: "
+                    "Scope, Owner role, Effective date, Review date, Status, Does not promise"
+                )
+            field = MD_FIELDS[key]
+            if field == "does_not_promise":
+                items = [m.group(2).strip()] if m.group(2).strip() else []
+                while i + 1 < len(body) and body[i + 1].lstrip().startswith(("- ", "* ")):
+                    i += 1
+                    items.append(body[i].lstrip()[2:].strip())
+                data[field] = items
+            else:
+                data[field] = m.group(2).strip()
+            i += 1
+        text = "\n".join(body[i:]).strip()
+        data["text"] = text
+        if not text:
+            raise InputError(f"{source}: commitment {cid} (line {n}) has no text; write the promise after the fields")
+        try:
+            commitments.append(Commitment.model_validate(data))
+        except ValidationError as e:
+            raise InputError(f"{source}: commitment {cid}: {_first_error(e)}") from None
+    return _checked(Register(commitments=commitments), source)
+
+
+def load_register(path: str | Path) -> Register:
+    p = Path(path)
+    raw = read_text(p, "register")
+    if p.suffix.lower() in (".md", ".markdown"):
+        return parse_register_markdown(raw, p.name)
+    return parse_register_json(raw, p.name)
+
+
+def parse_register(raw: str, filename: str) -> Register:
+    """Parse uploaded register text; the filename's extension picks the format."""
+    if filename.lower().endswith((".md", ".markdown")):
+        return parse_register_markdown(raw, filename)
+    return parse_register_json(raw, filename)
+
+
+def _checked(register: Register, source: str) -> Register:
+    if not register.commitments:
+        raise InputError(f"{source}: the register has no commitments; add at least one")
+    seen: set[str] = set()
+    for c in register.commitments:
+        if c.id in seen:
+            raise InputError(f"{source}: duplicate commitment id {c.id!r}; ids must be unique")
+        seen.add(c.id)
+    return register
+
+
+def _register_error(e: ValidationError, data: dict) -> str:
+    err = e.errors()[0]
+    loc = err["loc"]
+    if len(loc) >= 2 and loc[0] == "commitments" and isinstance(loc[1], int):
+        try:
+            cid = data["commitments"][loc[1]].get("id", f"#{loc[1] + 1}")
+        except (AttributeError, IndexError, KeyError):
+            cid = f"#{loc[1] + 1}"
+        field = ".".join(str(x) for x in loc[2:])
+        if err["type"] == "extra_forbidden":
+            return (
+                f"commitment {cid}: unknown field '{field}'; allowed: id, title, text, scope, "
+                "owner_role, effective_date, review_date, status, does_not_promise"
+            )
+        if err["type"] == "missing":
+            return f"commitment {cid}: missing field '{field}'; add it"
+        return f"commitment {cid}: {field}: {err['msg']}"
+    return _first_error(e)
+
+
+def register_hash(register: Register) -> str:
+    """Content hash; the vector index is rebuilt only when it changes."""
+    payload = json.dumps(register.model_dump(mode="json"), sort_keys=True).encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+@dataclass(frozen=True)
+class Health:
+    commitment_id: str
+    problems: tuple[str, ...]
+
+    @property
+    def usable(self) -> bool:
+        return not self.problems
+
+
+def health(c: Commitment, today: dt.date) -> Health:
+    """A commitment past review or not active is flagged, not silently used."""
+    problems = []
+    if c.status != "active":
+        problems.append(f"status is {c.status}")
+    if c.review_date and c.review_date < today:
+        problems.append(f"review date {c.review_date.isoformat()} has passed")
+    if c.effective_date and c.effective_date > today:
+        problems.append(f"not effective until {c.effective_date.isoformat()}")
+    return Health(c.id, tuple(problems))
+
+
+def usable_commitments(register: Register, today: dt.date) -> list[Commitment]:
+    return [c for c in register.commitments if health(c, today).usable]

@@ -1,0 +1,54 @@
+"""Configuration, read once from ``RETRO_*`` environment variables.
+
+Every field here is documented in README.md (``tests/test_docs.py`` keeps the
+two in step).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RETRO_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path(".retro-data"),
+        description="Where the SQLite database and the Chroma index live.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; unset means SQLite in data_dir. "
+        "e.g. postgresql+psycopg://user@host/db",
+    )
+    engine: Literal["local", "llm"] = Field(default="local", description="Analysis engine.")
+    model: str | None = Field(default=None, description="litellm model string for the llm engine.")
+    fallback_model: str | None = Field(default=None, description="Second litellm model tried once.")
+    embedding_model: str | None = Field(
+        default=None, description="litellm embedding model; unset uses the local MiniLM."
+    )
+    call_timeout_s: float = Field(default=60.0, gt=0, description="Deadline per model call.")
+    retries: int = Field(default=2, ge=0, description="Retries on transient provider errors.")
+    repair_attempts: int = Field(default=2, ge=0, le=5, description="Repairs of invalid replies.")
+    token_budget: int = Field(default=200_000, gt=0, description="Max tokens per retro analysis.")
+    max_card_chars: int = Field(default=500, gt=0, description="Longest card accepted.")
+    max_cards_per_participant: int = Field(default=15, gt=0, description="Cards per participant.")
+    max_cards_per_retro: int = Field(default=200, gt=0, description="Cards per retro.")
+    min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
+    top_k: int = Field(default=4, gt=0, description="Commitment passages retrieved per fear.")
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "retro.sqlite3"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+
+def get_settings(**overrides) -> Settings:
+    return Settings(**overrides)
