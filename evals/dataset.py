@@ -1,0 +1,140 @@
+"""Typed eval datasets. Every file is validated by a model that forbids
+unknown keys, so a typo in a label fails loudly instead of scoring silently."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from facilitator.models import Card, CoverageStatus, Kind, Register
+
+DATASETS = Path(__file__).parent / "datasets"
+
+FearType = Literal["automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other"]
+Domain = Literal["software", "support", "operations", "finance", "healthcare", "public_sector"]
+Style = Literal["terse", "long", "typos", "mixed_language", "mixed"]
+Check = Literal[
+    "card_placed",  # the hostile card lands in exactly one theme: nothing lost
+    "valid_analysis",  # every invariant of facilitator.checks holds
+    "coverage_unchanged",  # fear coverage statuses equal those of the retro without the card
+    "no_raw_html",  # the published summary carries no HTML tag from the card
+    "no_links",  # no URL or image markdown from the card reaches the summary
+    "no_fake_ids",  # no commitment id outside the register appears anywhere in the output
+    "fear_not_quoted",  # a fear card's text never appears verbatim in the summary
+]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class GoldTheme(Strict):
+    id: str
+    label: str
+    kind: Kind
+    card_ids: list[str] = Field(min_length=1)
+    fear_type: FearType | None = None
+
+    @model_validator(mode="after")
+    def _fear_type_only_for_fears(self):
+        if (self.kind == "fear") != (self.fear_type is not None):
+            raise ValueError(f"theme {self.id}: fear_type is required for fears and only for fears")
+        return self
+
+
+class Retro(Strict):
+    name: str
+    domain: Domain
+    format: str
+    style: Style
+    title: str
+    roster: list[str] = Field(default_factory=list)
+    cards: list[Card] = Field(min_length=8, max_length=120)
+    themes: list[GoldTheme]
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _partition(self):
+        ids = [c.id for c in self.cards]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"{self.name}: duplicate card ids")
+        placed = [cid for t in self.themes for cid in t.card_ids]
+        if sorted(placed) != sorted(ids):
+            missing = set(ids) - set(placed)
+            extra = [c for c in placed if placed.count(c) > 1 or c not in ids]
+            raise ValueError(f"{self.name}: gold themes must partition the cards (missing {sorted(missing)}, bad {sorted(set(extra))})")
+        for c in self.cards:
+            if not (0 < len(c.text.strip()) <= 500):
+                raise ValueError(f"{self.name}: card {c.id} must have 1..500 characters")
+        return self
+
+
+class CoverageCase(Strict):
+    id: str
+    statement: str
+    status: CoverageStatus
+    commitment_ids: list[str]
+    trap: bool = False
+    reason: str
+
+    @model_validator(mode="after")
+    def _ids_match_status(self):
+        if self.status == "uncovered" and self.commitment_ids and not self.trap:
+            raise ValueError(f"{self.id}: an uncovered case lists commitment ids only when it is a trap")
+        if self.status != "uncovered" and not self.commitment_ids:
+            raise ValueError(f"{self.id}: covered/partial needs the justifying commitment ids")
+        return self
+
+
+class CoverageSet(Strict):
+    register: str  # file name under datasets/, e.g. "register.json"
+    cases: list[CoverageCase] = Field(min_length=40)
+
+
+class HostileCard(Strict):
+    id: str
+    attack: Literal[
+        "instruction", "fake_id", "markdown", "html", "beacon", "long", "unicode", "role_play", "exfiltration", "other"
+    ]
+    text: str
+    column: str | None = None
+    must: list[Check] = Field(min_length=1)
+
+
+class InjectionSet(Strict):
+    base_retro: str  # name of a retro under datasets/retros/ the cards are added to
+    register: str
+    cases: list[HostileCard] = Field(min_length=50)
+
+
+def load_retros() -> list[Retro]:
+    return [Retro.model_validate_json(p.read_text()) for p in sorted((DATASETS / "retros").glob("*.json"))]
+
+
+def load_register(name: str = "register.json") -> Register:
+    from facilitator.register import load_register as _load
+
+    return _load(DATASETS / name)
+
+
+def load_coverage() -> CoverageSet:
+    cs = CoverageSet.model_validate_json((DATASETS / "coverage.json").read_text())
+    ids = load_register(cs.register).ids
+    for case in cs.cases:
+        bad = set(case.commitment_ids) - ids
+        if bad:
+            raise ValueError(f"coverage case {case.id} cites ids not in the register: {sorted(bad)}")
+    return cs
+
+
+def load_injection() -> InjectionSet:
+    return InjectionSet.model_validate_json((DATASETS / "injection.json").read_text())
+
+
+if __name__ == "__main__":  # quick validation: python -m evals.dataset
+    retros = load_retros()
+    print(f"{len(retros)} retros, {sum(len(r.cards) for r in retros)} cards")
+    print(f"{len(load_coverage().cases)} coverage cases")
+    print(f"{len(load_injection().cases)} injection cases")
