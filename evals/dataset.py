@@ -89,7 +89,7 @@ class CoverageCase(Strict):
 
 
 class CoverageSet(Strict):
-    register: str  # file name under datasets/, e.g. "register.json"
+    register_file: str  # file name under datasets/, e.g. "register.json"
     cases: list[CoverageCase] = Field(min_length=40)
 
 
@@ -105,7 +105,7 @@ class HostileCard(Strict):
 
 class InjectionSet(Strict):
     base_retro: str  # name of a retro under datasets/retros/ the cards are added to
-    register: str
+    register_file: str
     cases: list[HostileCard] = Field(min_length=50)
 
 
@@ -121,7 +121,7 @@ def load_register(name: str = "register.json") -> Register:
 
 def load_coverage() -> CoverageSet:
     cs = CoverageSet.model_validate_json((DATASETS / "coverage.json").read_text())
-    ids = load_register(cs.register).ids
+    ids = load_register(cs.register_file).ids
     for case in cs.cases:
         bad = set(case.commitment_ids) - ids
         if bad:
