@@ -1,0 +1,122 @@
+"""The offline engine: local embeddings, embedded Chroma, no network, no key.
+
+It is the default engine and the fallback of the model engine. Same input,
+same output: nothing here is random.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+
+from .actions import draft_actions
+from .coverage import CoverageJudge
+from .embeddings import get_embedder
+from .engine import Progress
+from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
+from .register import health
+from .settings import Settings
+from .store import CommitmentStore
+from .themes import KindClassifier, group_cards
+
+class LocalEngine:
+    name = "local"
+
+    def __init__(self, settings: Settings | None = None, *, store: CommitmentStore | None = None):
+        self.settings = settings or Settings()
+        self.embedder = get_embedder(self.settings)
+        self.store = store or CommitmentStore(self.embedder, self.settings.chroma_path)
+        self._classifier: KindClassifier | None = None
+
+    @property
+    def classifier(self) -> KindClassifier:
+        if self._classifier is None:
+            self._classifier = KindClassifier(self.embedder)
+        return self._classifier
+
+    def analyze(
+        self,
+        cards: CardSet,
+        register: Register,
+        *,
+        today: dt.date,
+        roster: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> Analysis:
+        timings: dict[str, float] = {}
+        step = progress or (lambda name, frac: None)
+
+        t0 = time.perf_counter()
+        step("embedding cards", 0.0)
+        # Text only: the column is used as a hint for the kind (see themes.py).
+        vectors = self.embedder.embed([c.text for c in cards.cards])
+        timings["embed"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("grouping into themes", 0.3)
+        grouping = group_cards(cards.cards, vectors, self.classifier, roster=roster)
+        timings["group"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("checking fears against the register", 0.6)
+        self.store.sync(register)
+        judge = CoverageJudge(self.store, self.embedder, register, today, self.settings.top_k)
+        text_of = {c.id: c.text for c in cards.cards}
+        coverage = []
+        for t in grouping.themes:
+            if t.kind != "fear":
+                continue
+            j = judge.judge([text_of[cid] for cid in t.card_ids])
+            coverage.append(
+                Coverage(
+                    theme_id=t.id,
+                    status=j.status,
+                    commitment_ids=j.commitment_ids,
+                    quotes=j.quotes,
+                    rationale=j.rationale,
+                )
+            )
+        timings["coverage"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("drafting actions", 0.9)
+        actions = draft_actions(grouping.themes, coverage, register, today)
+        timings["actions"] = _ms(t0)
+        step("done", 1.0)
+        return Analysis(
+            themes=grouping.themes,
+            coverage=coverage,
+            actions=actions,
+            meta=Meta(
+                engine="local",
+                model=self.embedder.name,
+                timings_ms=timings,
+                warnings=register_warnings(register, today),
+            ),
+        )
+
+    def cover(self, statements: Sequence[str], register: Register, *, today: dt.date) -> list[StatementCoverage]:
+        self.store.sync(register)
+        judge = CoverageJudge(self.store, self.embedder, register, today, self.settings.top_k)
+        out = []
+        for s in statements:
+            j = judge.judge([s])
+            out.append(
+                StatementCoverage(
+                    statement=s, status=j.status, commitment_ids=j.commitment_ids, quotes=j.quotes, rationale=j.rationale
+                )
+            )
+        return out
+
+def register_warnings(register: Register, today: dt.date) -> list[str]:
+    out = []
+    for c in register.commitments:
+        h = health(c, today)
+        if not h.usable:
+            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
+    return out
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
+

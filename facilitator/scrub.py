@@ -1,0 +1,60 @@
+"""Anonymity: remove what could identify a person before text leaves the room.
+
+Applied to everything sent to a model and to everything published. Cards never
+carry an author; this removes identities that people typed into the text
+(team names from a roster, e-mail addresses, @handles, phone numbers) and
+neutralises markup that could render or beacon out (HTML, links, images).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.-]{1,38}")
+PHONE = re.compile(r"(?<!\w)(?:\+?\d[\d\s().-]{7,}\d)(?!\w)")
+URL = re.compile(r"\b(?:https?|ftp|file|data|javascript):[^\s)\]>\"']*|\bwww\.[^\s)\]>\"']+", re.I)
+# Zero-width and bidirectional-override characters hide or reorder text.
+INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+
+def roster_pattern(roster: Iterable[str]) -> re.Pattern[str] | None:
+    names = sorted({n.strip() for n in roster if n and n.strip()}, key=len, reverse=True)
+    if not names:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s)?(?!\w)", re.I)
+
+
+def scrub(text: str, roster: Iterable[str] = ()) -> str:
+    """Replace personal identifiers with neutral placeholders."""
+    text = unicodedata.normalize("NFKC", text)
+    text = INVISIBLE.sub("", text)
+    text = EMAIL.sub("[email]", text)
+    text = URL.sub("[link]", text)
+    text = HANDLE.sub("[handle]", text)
+    text = PHONE.sub("[phone]", text)
+    pat = roster_pattern(roster)
+    if pat is not None:
+        text = pat.sub("[name]", text)
+    return text
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+
+
+def safe_markdown_text(text: str, roster: Iterable[str] = ()) -> str:
+    """Scrub, then escape so text renders as literal characters in Markdown:
+    no HTML tag, link, image or emphasis can come out of it."""
+    cleaned = scrub(text, roster).replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(r"\\\1", cleaned)
+
+
+def load_roster(path) -> list[str]:
+    from pathlib import Path
+
+    from .cards import read_text
+
+    names = [line.strip() for line in read_text(Path(path), "roster").splitlines()]
+    return [n for n in names if n and not n.startswith("#")]
