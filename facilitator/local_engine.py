@@ -18,7 +18,8 @@ from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCovera
 from .register import health
 from .settings import Settings
 from .store import CommitmentStore
-from .themes import KindClassifier, group_cards
+from .kinds import KindClassifier
+from .themes import group_cards
 
 class LocalEngine:
     name = "local"
@@ -32,7 +33,7 @@ class LocalEngine:
     @property
     def classifier(self) -> KindClassifier:
         if self._classifier is None:
-            self._classifier = KindClassifier(self.embedder)
+            self._classifier = KindClassifier(self.embedder, cache_dir=self.settings.data_dir)
         return self._classifier
 
     def analyze(

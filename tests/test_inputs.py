@@ -1,0 +1,124 @@
+"""Cards and register parsing: bad input gets a clear error naming the fix."""
+
+import datetime as dt
+
+import pytest
+
+from facilitator.cards import load_cards, parse_cards_csv, parse_cards_json, validate_cards
+from facilitator.errors import InputError
+from facilitator.register import health, load_register, parse_register_json, parse_register_markdown
+
+from .conftest import DATA
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ('{"cards": [', "malformed JSON"),
+        ('{"cards": []}', "no cards"),
+        ('{"cards": [{"id": "a", "text": "  "}]}', "empty"),
+        ('{"cards": [{"id": "a", "text": "' + "x" * 501 + '"}]}', "501 characters"),
+        ('{"cards": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}', "duplicate card id"),
+        ('{"cards": [{"id": "a", "text": "x", "author": "Sam"}]}', "unknown field"),
+        ('{"cards": [{"text": "x"}]}', "missing field"),
+        ('"just a string"', '"cards" list'),
+    ],
+)
+def test_bad_cards_json(raw, message):
+    with pytest.raises(InputError, match=message):
+        validate_cards(parse_cards_json(raw))
+
+
+def test_cards_csv_with_optional_columns():
+    cs = validate_cards(parse_cards_csv('text,column\n"CI is flaky, again",To improve\nGreat pairing,Went well\n'))
+    assert [c.id for c in cs.cards] == ["c1", "c2"]
+    assert cs.cards[0].text == "CI is flaky, again"
+    assert cs.cards[0].column == "To improve"
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [("id,column\n1,x\n", "'text' column"), ("text,author\nhello,Sam\n", "unknown CSV column")],
+)
+def test_bad_cards_csv(raw, message):
+    with pytest.raises(InputError, match=message):
+        parse_cards_csv(raw)
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load_cards(tmp_path / "nope.json")
+
+
+def test_demo_data_loads():
+    assert len(load_cards(DATA / "demo_retro.json").cards) >= 40
+    assert len(load_cards(DATA / "demo_retro.csv").cards) >= 40
+    assert len(load_register(DATA / "demo_register.md").commitments) >= 12
+
+
+MD = """# Register
+
+## JS-1 No layoffs from improvements
+Scope: permanent staff
+Owner role: Chief People Officer
+Review date: 2027-01-01
+Does not promise:
+- pay protection after redeployment
+- contractors
+
+No one is laid off because of an improvement they proposed; savings fund retraining.
+
+## GS-1 Gain share
+Status: draft
+
+Half of measured savings are paid out as a bonus.
+"""
+
+
+def test_markdown_register_fields():
+    reg = parse_register_markdown(MD)
+    js = reg.get("JS-1")
+    assert js.scope == "permanent staff"
+    assert js.owner_role == "Chief People Officer"
+    assert js.review_date == dt.date(2027, 1, 1)
+    assert js.does_not_promise == ["pay protection after redeployment", "contractors"]
+    assert js.text.startswith("No one is laid off")
+    assert reg.get("GS-1").status == "draft"
+
+
+@pytest.mark.parametrize(
+    "md, message",
+    [
+        ("no sections here", "no '## ID Title' sections"),
+        ("## JS-1 Title\nColour: blue\n\nText.", "unknown field 'Colour'"),
+        ("## JS-1 Title\nScope: all\n", "has no text"),
+        ("## JS-1 A\n\nx.\n## JS-1 B\n\ny.", "duplicate commitment id"),
+        ("## JS-1 A\nReview date: someday\n\nx.", "review_date"),
+    ],
+)
+def test_bad_markdown_register(md, message):
+    with pytest.raises(InputError, match=message):
+        parse_register_markdown(md)
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ('{"commitments": [{"id": "A", "title": "t", "text": "x", "colour": "red"}]}', "commitment A: unknown field 'colour'"),
+        ('{"commitments": [{"id": "A", "title": "t"}]}', "commitment A: missing field 'text'"),
+        ('{"commitments": []}', "no commitments"),
+        ("{", "malformed JSON"),
+        ('{"commitments": [{"id": "A", "title": "t", "text": "x", "status": "maybe"}]}', "status"),
+    ],
+)
+def test_bad_json_register(raw, message):
+    with pytest.raises(InputError, match=message):
+        parse_register_json(raw)
+
+
+def test_health_flags_stale_and_inactive():
+    reg = parse_register_markdown(MD)
+    today = dt.date(2027, 2, 1)
+    assert health(reg.get("JS-1"), today).problems == ("review date 2027-01-01 has passed",)
+    assert health(reg.get("GS-1"), today).problems == ("status is draft",)
+    assert health(reg.get("JS-1"), dt.date(2026, 1, 1)).usable
