@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     embedding_model: str | None = Field(
         default=None, description="litellm embedding model; unset uses the local MiniLM."
     )
+    api_base: str | None = Field(
+        default=None,
+        description="Base URL of the model server, e.g. http://localhost:11434 for Ollama "
+        "or http://localhost:8000/v1 for vLLM; unset uses the provider's default.",
+    )
     call_timeout_s: float = Field(default=60.0, gt=0, description="Deadline per model call.")
     retries: int = Field(default=2, ge=0, description="Retries on transient provider errors.")
     repair_attempts: int = Field(default=2, ge=0, le=5, description="Repairs of invalid replies.")
@@ -40,6 +45,23 @@ class Settings(BaseSettings):
     max_cards_per_retro: int = Field(default=200, gt=0, description="Cards per retro.")
     min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
     top_k: int = Field(default=4, gt=0, description="Commitment passages retrieved per fear.")
+    # --- the browser app (facilitator.retros, app.py) ---
+    max_cards_per_minute: int = Field(
+        default=10, gt=0, description="Cards one participant may submit per minute."
+    )
+    votes_per_participant: int = Field(
+        default=3, gt=0, le=20, description="Default dot-voting budget per participant."
+    )
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL put in shared links, e.g. https://retro.example.org; "
+        "unset uses the address the browser used.",
+    )
+    facilitator_login: bool = Field(
+        default=False,
+        description="Require st.login (OIDC, configured in secrets.toml [auth]) "
+        "for facilitator pages instead of the secret link alone.",
+    )
 
     @property
     def sqlite_path(self) -> Path:

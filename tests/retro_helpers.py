@@ -1,0 +1,53 @@
+"""Helpers shared by the retro service, concurrency, AppTest and browser tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from facilitator.models import Action, Analysis, Coverage, Meta, Theme
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+class ColumnEngine:
+    """A scripted engine: one theme per column (a "Worries" column is a fear).
+
+    Registered through the same seam as the real engines (``analyze``/``cover``),
+    it records its calls and can be told to fail, to test that a failing model
+    loses nothing."""
+
+    name = "fake"
+
+    def __init__(self, fail: Exception | None = None):
+        self.fail = fail
+        self.calls: list[int] = []
+
+    def analyze(self, cards, register, *, today, roster=(), progress=None):
+        self.calls.append(len(cards.cards))
+        if progress:
+            progress("grouping", 0.5)
+        if self.fail:
+            raise self.fail
+        by_col: dict[str, list[str]] = {}
+        for c in cards.cards:
+            by_col.setdefault(c.column or "Other", []).append(c.id)
+        themes, coverage, actions = [], [], []
+        for i, (col, ids) in enumerate(by_col.items(), start=1):
+            kind = "fear" if col.lower() in ("worries", "sad") else "positive" if "well" in col.lower() else "flaw"
+            themes.append(Theme(id=f"t{i}", label=f"About {col}", kind=kind, card_ids=ids, summary=f"{len(ids)} cards"))
+            if kind == "fear":
+                coverage.append(Coverage(theme_id=f"t{i}", status="uncovered", rationale="nothing answers it"))
+                actions.append(Action(id=f"a{len(actions)+1}", title=f"Escalate {col}", kind="escalate",
+                                      theme_ids=[f"t{i}"], owner_role="HR", due=today + dt.timedelta(21)))
+            elif kind == "flaw":
+                actions.append(Action(id=f"a{len(actions)+1}", title=f"Fix {col}", kind="fix",
+                                      theme_ids=[f"t{i}"], owner_role="Team", due=today + dt.timedelta(14)))
+        return Analysis(themes=themes, coverage=coverage, actions=actions, meta=Meta(engine="local", model="fake"))
+
+    def cover(self, statements, register, *, today):
+        raise NotImplementedError
+
+
+def demo_register_text() -> str:
+    return (DATA / "demo_register.md").read_text(encoding="utf-8")
