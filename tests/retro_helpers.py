@@ -51,3 +51,34 @@ class ColumnEngine:
 
 def demo_register_text() -> str:
     return (DATA / "demo_register.md").read_text(encoding="utf-8")
+
+
+def make_service(**overrides):
+    """A service on the test's own data directory (RETRO_DATA_DIR, see conftest)."""
+    from facilitator.db import Database
+    from facilitator.retros import RetroService
+    from facilitator.settings import Settings
+
+    settings = Settings(**overrides)
+    return RetroService(Database.from_settings(settings), settings)
+
+
+def seeded_retro(svc, *, people: int = 4, to_phase: str = "collect", k: int = 3, engine=None, team: str = "Dispatch"):
+    """A retro with ``people`` participants who each wrote one card per column,
+    moved forward to ``to_phase`` (running the scripted engine on the way)."""
+    from facilitator.retros import PHASES, new_token
+
+    reg = svc.add_register(demo_register_text(), "demo_register.md", name="Harbourline")
+    created = svc.create_retro(team=team, title="Sprint 42", columns=["Went well", "To improve", "Worries"],
+                               register_id=reg, k=k)
+    rid = created.retro_id
+    tokens = [new_token() for _ in range(people)]
+    for n, tok in enumerate(tokens):
+        svc.join(rid, tok)
+        for col in ("Went well", "To improve", "Worries"):
+            svc.add_card(rid, tok, col, f"Person {n} says something about {col.lower()}", f"{n}-{col}")
+    for phase in PHASES[1 : PHASES.index(to_phase) + 1]:
+        svc.advance(rid, phase)
+        if phase == "analyse":
+            svc.run_analysis(rid, svc.start_analysis(rid), engine or ColumnEngine())
+    return created, tokens

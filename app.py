@@ -1,0 +1,23 @@
+"""Streamlit entry point: ``streamlit run app.py`` (or ``scripts/app``).
+
+Only navigation lives here; each page is a script in ``app_pages/`` and all
+logic is in the ``facilitator`` package.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="Retro facilitator", page_icon=":material/diversity_3:", layout="wide")
+
+pages = [
+    st.Page("app_pages/home.py", title="Start a retro", icon=":material/add_circle:", url_path="start", default=True),
+    st.Page("app_pages/join.py", title="Join a retro", icon=":material/login:", url_path="join"),
+    st.Page("app_pages/facilitate.py", title="Facilitate", icon=":material/tune:", url_path="facilitate",
+            visibility="hidden"),
+    st.Page("app_pages/review.py", title="Review", icon=":material/edit_note:", url_path="review",
+            visibility="hidden"),
+    st.Page("app_pages/summary.py", title="Summary", icon=":material/description:", url_path="summary",
+            visibility="hidden"),
+    st.Page("app_pages/commitments.py", title="Commitments", icon=":material/handshake:", url_path="commitments"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,89 @@
+"""The commitments register: upload or edit, versions, stale entries, and
+"what do we answer to …?" (the coverage command's logic)."""
+
+import datetime as dt
+
+import streamlit as st
+
+from app_pages.common import login_required, md, runner, service
+from facilitator.errors import FacilitatorError
+from facilitator.register import health
+
+svc = service()
+st.title("Commitments register")
+st.caption("The gain-sharing and job-security commitments every fear is checked against. Each save is a new version.")
+if login_required():
+    st.stop()
+
+versions = svc.registers()
+tab_ask, tab_versions, tab_edit = st.tabs(["Ask the register", "Versions and health", "Upload or edit"])
+
+with tab_edit:
+    up = st.file_uploader("Upload a register (.md or .json)", type=["md", "markdown", "json"], key="upload")
+    if up is not None and st.button("Save upload as a new version", key="save_upload"):
+        try:
+            rid = svc.add_register(up.getvalue().decode("utf-8-sig"), up.name)
+        except UnicodeDecodeError:
+            st.error(f"{up.name} is not UTF-8 text; save it as UTF-8")
+        except FacilitatorError as e:
+            st.error(str(e))
+        else:
+            st.success(f"Saved as version {svc.register_info(rid).version}.")
+            st.rerun()
+    st.markdown("**Or edit the text** (Markdown: one `## ID Title` section per commitment)")
+    base = svc.register_raw(versions[0].id) if versions else ""
+    fmt = "md" if not versions or versions[0].filename.lower().endswith((".md", ".markdown")) else "json"
+    name = st.text_input("Register name", value=versions[0].name if versions else "Commitments", key="reg_name")
+    raw = st.text_area("Register", value=base, height=320, key="reg_text")
+    if st.button("Save as a new version", key="save_text", type="primary"):
+        try:
+            rid = svc.add_register(raw, f"register.{fmt}", name=name)
+        except FacilitatorError as e:
+            st.error(str(e))
+        else:
+            st.success(f"Saved as version {svc.register_info(rid).version}.")
+            st.rerun()
+
+if not versions:
+    with tab_ask:
+        st.info("No register yet: upload one in the 'Upload or edit' tab.")
+    st.stop()
+
+labels = {v.id: f"{v.name} — {v.version} ({v.created_at:%Y-%m-%d})" for v in versions}
+chosen = st.sidebar.selectbox("Register version", list(labels), format_func=labels.get, key="reg_version")
+info = next(v for v in versions if v.id == chosen)
+today = dt.date.today()
+
+with tab_versions:
+    rows = []
+    for c in info.register.commitments:
+        h = health(c, today)
+        rows.append({
+            "id": c.id, "title": c.title, "owner": c.owner_role or "", "status": c.status,
+            "review": c.review_date.isoformat() if c.review_date else "",
+            "health": "ok" if h.usable else "; ".join(h.problems),
+        })
+    stale = [r for r in rows if r["health"] != "ok"]
+    if stale:
+        st.warning(f"{len(stale)} commitment(s) are stale or not active and are not used to answer fears.")
+    st.dataframe(rows, hide_index=True)
+    st.caption(f"{len(versions)} version(s) stored; the retro uses the version chosen when it was created.")
+
+with tab_ask:
+    q = st.text_area("What do we answer to…", placeholder="e.g. If I automate my reconciliations, will my job go?",
+                     max_chars=500, key="question")
+    if st.button("Ask", type="primary", key="ask") and q.strip():
+        with st.spinner("Checking the register…"):
+            try:
+                answers = runner().cover([q.strip()], info.register, today)
+            except FacilitatorError as e:
+                st.error(str(e))
+                answers = []
+        for ans in answers:
+            word = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this"}[ans.status]
+            (st.success if ans.status == "covered" else st.warning if ans.status == "partial" else st.error)(word)
+            for quote in ans.quotes:
+                c = info.register.get(quote.commitment_id)
+                st.markdown(f"> {md(quote.text)}\n>\n> — {md(quote.commitment_id)}" + (f" ({md(c.title)})" if c else ""))
+            if ans.rationale:
+                st.caption(md(ans.rationale))

@@ -1,0 +1,164 @@
+"""The facilitator's console: links, live counts, phases, analysis, carry-over,
+review, votes and the publish gate."""
+
+import streamlit as st
+
+from app_pages.common import (
+    card_box, facilitator_link, facilitator_params, facilitator_retro, join_link, md, phase_bar, runner,
+    summary_link, watch_and_rerun,
+)
+from app_pages.review_ui import publish_panel, review_editor
+from facilitator.errors import FacilitatorError
+from facilitator.publish import ordered_by_votes
+from facilitator.retros import PHASE_LABELS, PHASES
+
+svc, retro, key = facilitator_retro()
+
+st.title(retro.title)
+st.caption(f"Team {md(retro.team)} · anonymity threshold k = {retro.k} · {retro.vote_budget} dots per participant")
+phase_bar(retro.phase)
+
+with st.expander("Links", expanded=retro.phase == "collect"):
+    st.markdown("Participant link (share it):")
+    st.code(join_link(retro), language=None)
+    if key:
+        st.markdown("Your facilitator link (keep it private):")
+        st.code(facilitator_link(retro.id, key), language=None)
+
+
+@st.fragment(run_every=2)
+def live_counts() -> None:
+    c = svc.counts(retro.id)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric("Participants", c.participants)
+    m2.metric("Cards", c.cards)
+    m3.metric("People who wrote cards", c.contributors, help="Counted, never shown per person.")
+    m4.metric("Voted", c.voters)
+    if svc.watch(retro.id) != (retro.phase, retro.rev):
+        st.rerun(scope="app")
+
+
+live_counts()
+
+NEXT_LABEL = {
+    "reveal": "Reveal the cards",
+    "analyse": "Analyse the cards",
+    "review": "Review the themes",
+    "vote": "Open voting",
+    "discuss": "Close voting and discuss",
+    "publish": "Prepare the summary",
+}
+
+
+def go(to: str) -> None:
+    try:
+        svc.advance(retro.id, to)
+        if to == "analyse":
+            runner().start(svc, retro.id)
+    except FacilitatorError as e:
+        st.session_state["phase_error"] = str(e)
+
+
+i = PHASES.index(retro.phase)
+nxt = PHASES[i + 1] if i + 1 < len(PHASES) - 1 else None
+if nxt:
+    st.button(f"Next: {NEXT_LABEL[nxt]}", type="primary", key="next_phase", on_click=go, args=(nxt,),
+              icon=":material/arrow_forward:")
+if err := st.session_state.pop("phase_error", None):
+    st.warning(err)
+
+
+def carryover() -> None:
+    items = svc.carryover(retro.id)
+    if not items:
+        return
+    st.subheader("Open actions from earlier retros")
+    st.caption("Mark each one: done, dropped, or carried into this retro (it stays open for the next one too).")
+    for it in items:
+        with st.container(border=True):
+            c1, c2 = st.columns([3, 2])
+            c1.markdown(f"**{md(it.title)}**  \n{md(it.owner_role)} · due {it.due.isoformat()} · {it.kind}")
+            if it.reviewed_here:
+                c2.markdown(f"Marked **{it.status}**")
+            choice = c2.segmented_control("Status", ["done", "dropped", "carried"], key=f"item:{it.id}",
+                                          label_visibility="collapsed",
+                                          default=it.status if it.reviewed_here else None)
+            if choice and (not it.reviewed_here or choice != it.status):
+                svc.mark_action(retro.id, it.id, choice)
+                st.rerun()
+
+
+def board() -> None:
+    cards = svc.revealed_cards(retro.id)
+    cols = st.columns(len(retro.columns))
+    for col, name in zip(cols, retro.columns):
+        with col:
+            here = [c for c in cards if c.column == name]
+            st.subheader(f"{md(name)} ({len(here)})")
+            for c in here:
+                card_box(c.text)
+
+
+def analysis_progress() -> None:
+    state = svc.analysis(retro.id)
+    if state.running:
+        @st.fragment(run_every=1)
+        def _progress() -> None:
+            now = svc.analysis(retro.id)
+            if not now.running:
+                st.rerun(scope="app")
+            st.progress(now.progress, text=f"Analysing: {now.step or 'starting'}")
+
+        _progress()
+        return
+    if state.status == "failed":
+        st.error(state.error or "The analysis failed; your cards are safe.")
+    if state.stale:
+        st.warning("The last analysis stopped reporting (the server may have restarted).")
+    if state.status in ("idle", "failed") or state.stale:
+        if st.button("Run the analysis", type="primary", key="run_analysis"):
+            runner().start(svc, retro.id)
+            st.rerun()
+    elif state.status == "done" and state.current:
+        a = state.current
+        st.success(f"Analysis done: {len(a.themes)} themes, {len(a.coverage)} fears checked, {len(a.actions)} actions drafted.")
+
+
+phase = retro.phase
+if phase == "collect":
+    st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
+    carryover()
+elif phase == "reveal":
+    board()
+elif phase == "analyse":
+    analysis_progress()
+elif phase == "review":
+    analysis_progress()
+    review_editor(svc, retro)
+elif phase == "vote":
+    st.info("Participants are voting. Results show when you close voting.")
+    a = svc.analysis(retro.id).current
+    for t in a.themes if a else []:
+        st.markdown(f"- **{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards")
+elif phase == "discuss":
+    a = svc.analysis(retro.id).current
+    votes = svc.vote_totals(retro.id)
+    st.subheader("Results: most voted first")
+    for t, n in ordered_by_votes(a, votes):
+        with st.container(border=True):
+            st.markdown(f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards · **{n} dots**")
+            for x in a.actions:
+                if t.id in x.theme_ids:
+                    st.caption(f"Action: {md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}")
+    st.page_link("app_pages/review.py", label="Edit themes and actions", icon=":material/edit_note:",
+                 query_params=facilitator_params(retro, key))
+elif phase == "publish":
+    publish_panel(svc, retro)
+elif phase == "published":
+    pub = svc.publication_of(retro.id)
+    st.success("Published. The summary can no longer change.")
+    if pub:
+        st.markdown("Read-only link to share:")
+        st.code(summary_link(pub.id), language=None)
+        st.page_link("app_pages/summary.py", label="Open the summary", icon=":material/description:",
+                     query_params={"s": pub.id})

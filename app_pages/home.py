@@ -1,0 +1,94 @@
+"""Start a retro: team, title, columns, register version, anonymity threshold."""
+
+import streamlit as st
+
+from app_pages.common import (
+    facilitator_link, join_link, logged_in_email, login_required, md, service, settings,
+)
+from facilitator.errors import FacilitatorError
+from facilitator.retros import FORMATS
+
+svc = service()
+s = settings()
+
+st.title("Start a retrospective")
+st.caption(
+    "Participants write cards anonymously; nobody sees them until you reveal them. "
+    "The analysis groups them into themes, checks every fear against your commitments register "
+    "and drafts actions; you review everything before anything is published."
+)
+
+if login_required():
+    st.stop()
+
+created = st.session_state.get("created")
+if created:
+    retro = svc.get(created["retro_id"])
+    st.success(f"Retro created: {retro.title}")
+    st.markdown("**1. Share this link with participants** (no account needed):")
+    st.code(join_link(retro), language=None)
+    st.markdown("**2. Keep this facilitator link to yourself**: it is the only way back in without login.")
+    st.code(facilitator_link(retro.id, created["key"]), language=None)
+    c1, c2 = st.columns([1, 1])
+    if c1.button("Open the facilitator console", type="primary", key="open_console"):
+        st.switch_page("app_pages/facilitate.py", query_params={"retro": retro.id, "key": created["key"]})
+    if c2.button("Start another retro", key="another"):
+        del st.session_state["created"]
+        st.rerun()
+    st.stop()
+
+registers = svc.registers()
+if not registers:
+    st.info("There is no commitments register yet. Fears are checked against it, so add one first.")
+    c1, c2 = st.columns(2)
+    if c1.button("Use the sample register (Harbourline)", key="sample_register"):
+        from pathlib import Path
+
+        raw = (Path(__file__).resolve().parent.parent / "data" / "demo_register.md").read_text(encoding="utf-8")
+        svc.add_register(raw, "demo_register.md", name="Harbourline commitments")
+        st.rerun()
+    c2.page_link("app_pages/commitments.py", label="Upload your own register", icon=":material/upload:")
+    st.stop()
+
+fmt = st.selectbox("Format", [*FORMATS, "Custom"], key="format")
+with st.form("create"):
+    team = st.text_input("Team", placeholder="e.g. Dispatch Platform", key="team",
+                         help="Open actions from this team's previous retros are carried into the new one.")
+    title = st.text_input("Title", placeholder="e.g. Sprint 42 retrospective", key="title")
+    if fmt == "Custom":
+        custom = st.text_input("Columns (comma-separated)", value="Went well, To improve, Worries", key="custom_columns")
+        columns = [c.strip() for c in custom.split(",")]
+    else:
+        columns = list(FORMATS[fmt])
+        st.caption("Columns: " + ", ".join(md(c) for c in columns))
+    reg_labels = {r.id: f"{r.name} — {r.version} ({len(r.register.commitments)} commitments)" for r in registers}
+    register_id = st.selectbox("Commitments register version", list(reg_labels), format_func=reg_labels.get, key="register")
+    c1, c2 = st.columns(2)
+    k = c1.number_input("Anonymity threshold k (people)", min_value=3, max_value=30, value=s.min_participants, step=1,
+                        key="k", help="Nothing is published unless at least k people wrote cards. Fixed once the retro opens.")
+    budget = c2.number_input("Dots per participant", min_value=1, max_value=20, value=s.votes_per_participant,
+                             step=1, key="budget")
+    roster = st.text_area("Names to keep out of the summary (optional, one per line)", key="roster", height=80,
+                          help="Team members' names are replaced by [name] in everything published or sent to a model.")
+    submitted = st.form_submit_button("Create retro", type="primary")
+
+if submitted:
+    try:
+        c = svc.create_retro(
+            team=team, title=title, columns=columns, register_id=register_id, k=int(k), vote_budget=int(budget),
+            roster=roster.splitlines(), owner_email=logged_in_email(),
+        )
+    except FacilitatorError as e:
+        st.error(str(e))
+    else:
+        st.session_state["created"] = {"retro_id": c.retro_id, "key": c.facilitator_key}
+        st.rerun()
+
+email = logged_in_email()
+if email:
+    mine = svc.list_retros(owner_email=email)
+    if mine:
+        st.subheader("Your retros")
+        for r in mine[:20]:
+            st.page_link("app_pages/facilitate.py", label=f"{r.title} · {r.team} · {r.phase}",
+                         query_params={"retro": r.id})

@@ -1,0 +1,180 @@
+"""The participant's page: join by link, write cards blind, follow the phases, vote."""
+
+import uuid
+
+import streamlit as st
+
+from app_pages.common import card_box, md, phase_bar, service, settings, watch_and_rerun
+from facilitator.errors import FacilitatorError
+from facilitator.publish import ordered_by_votes
+from facilitator.retros import RetroNotFound, new_token
+
+svc = service()
+s = settings()
+
+code = st.query_params.get("code", "")
+if not code:
+    st.title("Join a retrospective")
+    entered = st.text_input("Join code (from your facilitator's link)", key="join_code")
+    if st.button("Join", type="primary", key="join_btn") and entered.strip():
+        st.query_params["code"] = entered.strip()
+        st.rerun()
+    st.stop()
+
+try:
+    retro = svc.by_join_code(code)
+except RetroNotFound as e:
+    st.error(str(e))
+    st.stop()
+
+# The session secret lives in session state and in the address (so a refresh
+# keeps your cards editable); the server only stores a salted hash of it.
+token = st.session_state.get(f"token:{retro.id}") or st.query_params.get("me") or new_token()
+st.session_state[f"token:{retro.id}"] = token
+if st.query_params.get("me") != token:
+    st.query_params["me"] = token
+
+if retro.published:
+    st.title(retro.title)
+    pub = svc.publication_of(retro.id)
+    st.success("This retro is published.")
+    if pub:
+        st.page_link("app_pages/summary.py", label="Read the summary", icon=":material/description:",
+                     query_params={"s": pub.id})
+    st.stop()
+
+if not svc.is_participant(retro.id, token):
+    svc.join(retro.id, token)
+
+st.title(retro.title)
+st.caption(f"Team {md(retro.team)} · anonymous: your name is never stored with your cards")
+phase_bar(retro.phase)
+watch_and_rerun(svc, retro)
+
+
+def collect() -> None:
+    mine = svc.my_cards(retro.id, token)
+    st.subheader("Write your cards")
+    st.caption(
+        f"Only you can see your cards until the facilitator reveals them. "
+        f"You have written {len(mine)} of {s.max_cards_per_participant}."
+    )
+    idem = st.session_state.setdefault(f"idem:{retro.id}", uuid.uuid4().hex)
+    with st.form("new_card", clear_on_submit=True):
+        column = st.selectbox("Column", retro.columns, key="new_column")
+        text = st.text_area("Your card", max_chars=s.max_card_chars, key="new_text",
+                            placeholder="One thought per card. Don't name people.")
+        sent = st.form_submit_button("Add card", type="primary")
+    if sent:
+        try:
+            svc.add_card(retro.id, token, column, text, idem)
+        except FacilitatorError as e:
+            st.warning(str(e))
+        else:
+            st.session_state[f"idem:{retro.id}"] = uuid.uuid4().hex
+            st.toast("Card added")
+            st.rerun()
+    if not mine:
+        return
+    st.subheader("Your cards")
+    for card in mine:
+        with st.container(border=True):
+            st.caption(md(card.column))
+            st.text(card.text)
+            c1, c2, _ = st.columns([1, 1, 4])
+            with c1.popover("Edit", icon=":material/edit:"):
+                new_text = st.text_area("Card", value=card.text, max_chars=s.max_card_chars, key=f"edit_text:{card.id}")
+                new_col = st.selectbox("Column", retro.columns, index=retro.columns.index(card.column)
+                                       if card.column in retro.columns else 0, key=f"edit_col:{card.id}")
+                if st.button("Save", key=f"save:{card.id}", type="primary"):
+                    try:
+                        svc.edit_card(retro.id, token, card.id, new_text, new_col)
+                    except FacilitatorError as e:
+                        st.warning(str(e))
+                    else:
+                        st.rerun()
+            if c2.button("Delete", key=f"del:{card.id}", icon=":material/delete:"):
+                try:
+                    svc.delete_card(retro.id, token, card.id)
+                except FacilitatorError as e:
+                    st.warning(str(e))
+                else:
+                    st.rerun()
+
+
+def board() -> None:
+    cards = svc.revealed_cards(retro.id)
+    cols = st.columns(len(retro.columns))
+    for col, name in zip(cols, retro.columns):
+        with col:
+            here = [c for c in cards if c.column == name]
+            st.subheader(f"{md(name)} ({len(here)})")
+            for c in here:
+                card_box(c.text)
+
+
+def themes_view(with_votes: bool) -> None:
+    state = svc.analysis(retro.id)
+    a = state.current
+    if a is None:
+        st.info("The themes will appear here after the analysis.")
+        return
+    votes = svc.vote_totals(retro.id) if with_votes else {}
+    rows = ordered_by_votes(a, votes) if with_votes else [(t, 0) for t in a.themes]
+    for t, n in rows:
+        with st.container(border=True):
+            head = f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards"
+            if with_votes:
+                head += f" · **{n} dots**"
+            st.markdown(head)
+            acts = [x for x in a.actions if t.id in x.theme_ids]
+            for x in acts:
+                st.caption(f"Action: {md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}")
+
+
+def vote() -> None:
+    a = svc.analysis(retro.id).current
+    if a is None:
+        st.info("Waiting for the themes.")
+        return
+    mine = svc.my_votes(retro.id, token)
+    st.subheader(f"Vote: you have {retro.vote_budget} dots")
+    st.caption("Put your dots on the themes you most want to discuss. You can change them until voting closes.")
+    with st.form("votes"):
+        dots = {}
+        for t in a.themes:
+            dots[t.id] = st.number_input(
+                f"{md(t.label)} ({t.kind}, {len(t.card_ids)} cards)", min_value=0, max_value=retro.vote_budget,
+                value=int(mine.get(t.id, 0)), step=1, key=f"dots:{t.id}",
+            )
+        sent = st.form_submit_button("Save my dots", type="primary")
+    if sent:
+        try:
+            svc.cast_votes(retro.id, token, dots)
+        except FacilitatorError as e:
+            st.warning(str(e))
+        else:
+            st.success(f"Saved: {sum(dots.values())} of {retro.vote_budget} dots used.")
+
+
+if retro.phase == "collect":
+    collect()
+elif retro.phase == "reveal":
+    st.subheader("All cards")
+    board()
+elif retro.phase == "analyse":
+    state = svc.analysis(retro.id)
+    st.info("The facilitator is grouping the cards into themes. This page updates by itself.")
+    if state.running:
+        st.progress(state.progress, text=state.step or "working")
+    board()
+elif retro.phase == "review":
+    st.info("The facilitator is reviewing the themes the analysis suggested. Voting opens next.")
+    themes_view(with_votes=False)
+elif retro.phase == "vote":
+    vote()
+elif retro.phase in ("discuss", "publish"):
+    if retro.phase == "publish":
+        st.info("The facilitator is preparing the summary for publication.")
+    st.subheader("Results: most voted first")
+    themes_view(with_votes=True)

@@ -1,0 +1,16 @@
+"""Review page: correct the analysis (same editor as in the console)."""
+
+import streamlit as st
+
+from app_pages.common import facilitator_params, facilitator_retro, md, phase_bar
+from app_pages.review_ui import review_editor
+
+svc, retro, key = facilitator_retro()
+st.title(f"Review: {md(retro.title)}")
+phase_bar(retro.phase)
+st.page_link("app_pages/facilitate.py", label="Back to the console", icon=":material/arrow_back:",
+             query_params=facilitator_params(retro, key))
+if retro.published:
+    st.info("This retro is published; its summary can no longer change.")
+    st.stop()
+review_editor(svc, retro)

@@ -1,0 +1,20 @@
+"""Effective settings (read from RETRO_* environment variables; see README)."""
+
+import re
+
+import streamlit as st
+
+from app_pages.common import auth_configured, settings
+
+s = settings()
+st.title("Settings")
+st.caption("Read from RETRO_* environment variables at start-up; documented in the README's configuration table.")
+rows = []
+for name, field in type(s).model_fields.items():
+    value = getattr(s, name)
+    if name == "database_url" and value:
+        value = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", value)  # never show a password
+    rows.append({"setting": f"RETRO_{name.upper()}", "value": "" if value is None else str(value),
+                 "meaning": field.description or ""})
+st.dataframe(rows, hide_index=True)
+st.caption("Facilitator login (OIDC): " + ("configured" if auth_configured() else "not configured"))

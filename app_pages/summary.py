@@ -1,0 +1,69 @@
+"""The published summary: read-only, shareable, downloadable."""
+
+import streamlit as st
+
+from app_pages.common import md, service
+from facilitator.charts import coverage_chart, themes_chart
+from facilitator.publish import actions_csv, ordered_by_votes, to_json
+from facilitator.retros import RetroNotFound
+
+svc = service()
+pub_id = st.query_params.get("s", "")
+if not pub_id:
+    st.warning("This page shows a published retro summary; open it from the link you were given.")
+    st.stop()
+try:
+    pub = svc.publication(pub_id)
+except RetroNotFound as e:
+    st.error(str(e))
+    st.stop()
+
+s = pub.summary
+a = s.analysis
+st.title(md(s.title))
+st.caption(
+    f"Team {md(s.team)} · published {s.published_on.isoformat()} · {s.contributors} people wrote cards · "
+    f"read-only"
+)
+gaps = sum(1 for c in a.coverage if c.status == "uncovered")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Themes", len(a.themes))
+m2.metric("Fears checked", len(a.coverage))
+m3.metric("Trust gaps", gaps)
+m4.metric("Actions", len(a.actions))
+
+c1, c2 = st.columns([3, 2])
+c1.altair_chart(themes_chart(a, s.votes))
+if a.coverage:
+    c2.altair_chart(coverage_chart(a))
+else:
+    c2.info("No fears were raised.")
+
+st.subheader("Themes, most voted first")
+for t, n in ordered_by_votes(a, s.votes):
+    st.markdown(f"- **{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards" + (f" · {n} dots" if s.votes else ""))
+
+st.subheader("Actions")
+if a.actions:
+    labels = {t.id: t.label for t in a.themes}
+    st.dataframe(
+        [
+            {"Action": x.title, "Kind": x.kind, "Owner": x.owner_role, "Due": x.due,
+             "Themes": ", ".join(labels.get(i, i) for i in x.theme_ids), "Commitments": ", ".join(x.commitment_ids)}
+            for x in a.actions
+        ],
+        hide_index=True,
+    )
+else:
+    st.caption("No actions.")
+
+with st.expander("Full summary (as downloaded)"):
+    st.markdown(pub.markdown)
+
+d1, d2, d3 = st.columns(3)
+d1.download_button("Download Markdown", pub.markdown, file_name="retro-summary.md", mime="text/markdown",
+                   key="dl_md", icon=":material/download:")
+d2.download_button("Download JSON", to_json(s), file_name="retro-summary.json", mime="application/json",
+                   key="dl_json", icon=":material/download:")
+d3.download_button("Download actions (CSV)", actions_csv(s), file_name="retro-actions.csv", mime="text/csv",
+                   key="dl_csv", icon=":material/download:")
