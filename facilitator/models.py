@@ -9,9 +9,9 @@ make one trustworthy live in ``facilitator.checks``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer
 
 Kind = Literal["flaw", "fear", "positive", "other"]
 CoverageStatus = Literal["covered", "partial", "uncovered"]
@@ -123,11 +123,49 @@ class Meta(Strict):
     warnings: list[str] = Field(default_factory=list)
 
 
+class ModelMessage(Strict):
+    role: Literal["system", "user", "assistant"]
+    content: str
+
+
+class ModelCall(Strict):
+    """One request to a model, exactly as sent (after scrubbing), and what came back.
+
+    Kept with the analysis so a facilitator can show participants what the
+    model saw. ``status`` is ``invalid`` when the reply failed validation (the
+    next call of the same task is then a repair), ``error`` when the provider
+    call failed (timeout, 429, 5xx, budget).
+    """
+
+    task: str
+    prompt: PromptVersion | None = None
+    model: str
+    attempt: int = 1
+    params: dict[str, Any] = Field(default_factory=dict)
+    messages: list[ModelMessage]
+    reply: str | None = None
+    status: Literal["ok", "invalid", "error"] = "ok"
+    error: str | None = None
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    duration_ms: float = 0.0
+
+
 class Analysis(Strict):
     themes: list[Theme]
     coverage: list[Coverage]
     actions: list[Action]
     meta: Meta
+    # Additive: only the model engine fills it; left out of the JSON when unset,
+    # so offline output keeps its exact shape.
+    transcript: list[ModelCall] | None = None
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_transcript(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and data.get("transcript") is None:
+            data.pop("transcript", None)
+        return data
 
     def theme(self, theme_id: str) -> Theme | None:
         for t in self.themes:

@@ -1,0 +1,558 @@
+"""The model engine: prompts -> calls -> validation -> repair -> fallback.
+
+Same seam and same output as the offline engine (``facilitator.engine``); the
+provider is any litellm model string, and every provider call goes through
+``facilitator.llm_client``.
+
+How many calls, and why
+-----------------------
+Three tasks, one call each for a typical retro (3 calls for 50 cards):
+
+1. **themes**: the offline pre-grouping (``themes.group_cards``, deterministic,
+   local embeddings) is sent as a draft, and the model refines it: moves,
+   merges, splits, writes labels, summaries and kinds. Drafting first gives the
+   model a good start and lets large retros be cut at theme boundaries: up to
+   ``THEME_BATCH_CARDS`` cards per call (200 cards = 2 calls). The cap keeps
+   each reply (which lists every card id) short enough to finish inside the
+   60 s deadline and keeps a repair cheap (it resends one batch, not the retro).
+   Similar cards share a draft, so a batch boundary rarely splits a topic.
+2. **coverage**: every fear theme with its cards and the top-k clauses the
+   Chroma store retrieves for it, plus the full text of those commitments (so
+   quotes can be exact), up to ``COVERAGE_BATCH_THEMES`` fears per call.
+3. **actions**: themes (labels and summaries, no card text) and coverage.
+
+Each reply is parsed into pydantic models and checked with
+``facilitator.checks.problems`` (the same invariants every engine must meet),
+plus the few checks only a model needs (cite only the commitments it was
+given, no verbatim card text in a fear's label or summary, due dates not in
+the past). A stage is checked against a scaffold: the parts of the analysis
+that later stages will produce are filled with placeholders that meet the
+invariants, so every message ``problems`` returns is about this stage's reply.
+Invalid replies get the messages back (``prompts/repair.md``) up to
+``repair_attempts`` times; then the engine fails closed and the offline engine
+analyses the same cards (``meta.engine = "local"``, ``meta.fallback_reason``),
+keeping the transcript of what was sent.
+
+Card text is scrubbed (roster names, e-mails, handles, phones, links) before
+anything leaves the machine and is sent as JSON between explicit delimiters,
+with the instruction that it is data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .checks import problems
+from .engine import Progress
+from .errors import ModelCallError, ModelOutputError
+from .llm_client import LLMClient, check_environment, scrub_roster
+from .models import (
+    Action,
+    ActionKind,
+    Analysis,
+    Card,
+    CardSet,
+    Coverage,
+    CoverageStatus,
+    Kind,
+    Meta,
+    PromptVersion,
+    Quote,
+    Register,
+    StatementCoverage,
+    Theme,
+)
+from .prompts import Prompt, fence, load_prompt
+from .register import health
+from .scrub import scrub
+from .settings import Settings
+
+log = logging.getLogger(__name__)
+
+THEME_BATCH_CARDS = 100
+COVERAGE_BATCH_THEMES = 6
+MAX_ERRORS_SHOWN = 25
+VERBATIM_MIN_CHARS = 25  # a fear's label/summary may not contain this much of a card verbatim
+DEFAULT_OWNER = "Commitments owner (HR / leadership)"
+
+T = TypeVar("T")
+
+
+# --- what the model must reply (extra keys are ignored, not worth a repair) ---
+
+
+class _Reply(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ThemeReply(_Reply):
+    id: str = Field(min_length=1, max_length=32)
+    label: str = Field(min_length=1, max_length=120)
+    kind: Kind
+    summary: str = Field(default="", max_length=600)
+    card_ids: list[str]
+
+
+class ThemesReply(_Reply):
+    themes: list[ThemeReply]
+
+
+class QuoteReply(_Reply):
+    commitment_id: str
+    text: str
+
+
+class CoverageReply(_Reply):
+    theme_id: str
+    status: CoverageStatus
+    commitment_ids: list[str] = Field(default_factory=list)
+    quotes: list[QuoteReply] = Field(default_factory=list)
+    rationale: str = Field(default="", max_length=800)
+
+
+class CoveragesReply(_Reply):
+    coverage: list[CoverageReply]
+
+
+class ActionReply(_Reply):
+    id: str = Field(min_length=1, max_length=32)
+    title: str = Field(min_length=1, max_length=300)
+    kind: ActionKind
+    theme_ids: list[str]
+    commitment_ids: list[str] = Field(default_factory=list)
+    owner_role: str = Field(min_length=1, max_length=120)
+    due: dt.date
+
+
+class ActionsReply(_Reply):
+    actions: list[ActionReply]
+
+
+class LLMEngine:
+    name = "llm"
+
+    def __init__(self, settings: Settings | None = None, *, local=None, sleep: Callable[[float], None] = time.sleep):
+        self.settings = settings or Settings()
+        # Fail before any work when the model string or its key is wrong.
+        LLMClient(self.settings, sleep=sleep)  # checks a model is set
+        for model in filter(None, (self.settings.model, self.settings.fallback_model)):
+            check_environment(model, self.settings.api_base)
+        self._local = local
+        self._sleep = sleep
+        self.prompts: dict[str, Prompt] = {n: load_prompt(n) for n in ("themes", "coverage", "actions", "repair")}
+
+    @property
+    def local(self):
+        """The offline engine: pre-grouping, retrieval, and the fallback."""
+        if self._local is None:
+            from .local_engine import LocalEngine
+
+            self._local = LocalEngine(self.settings)
+        return self._local
+
+    # --- the Engine protocol ------------------------------------------------
+
+    def analyze(
+        self,
+        cards: CardSet,
+        register: Register,
+        *,
+        today: dt.date,
+        roster: Sequence[str] = (),
+        progress: Progress | None = None,
+    ) -> Analysis:
+        client = LLMClient(self.settings, sleep=self._sleep)
+        token = scrub_roster.set(tuple(roster))
+        t0 = time.perf_counter()
+        try:
+            return self._analyze(client, cards, register, today, tuple(roster), progress or (lambda s, f: None))
+        except (ModelCallError, ModelOutputError) as e:
+            model_ms = _ms(t0)
+            reason = str(e)
+            log.warning("model engine failed, using the offline engine: %s", reason)
+            t1 = time.perf_counter()
+            out = self.local.analyze(cards, register, today=today, roster=roster, progress=progress)
+            meta = out.meta.model_copy(
+                update={
+                    "fallback_reason": reason,
+                    "usage": client.usage.as_meta(),
+                    "timings_ms": {**out.meta.timings_ms, "model": model_ms, "fallback": _ms(t1)},
+                }
+            )
+            return out.model_copy(update={"meta": meta, "transcript": client.transcript})
+        finally:
+            scrub_roster.reset(token)
+
+    def cover(self, statements: Sequence[str], register: Register, *, today: dt.date) -> list[StatementCoverage]:
+        client = LLMClient(self.settings, sleep=self._sleep)
+        themes = [
+            Theme(id=f"s{i}", label=f"Statement {i}", kind="fear", card_ids=[f"s{i}"])
+            for i in range(1, len(statements) + 1)
+        ]
+        texts = {t.id: [scrub(s)] for t, s in zip(themes, statements)}
+        try:
+            coverage, _ = self._coverage(client, themes, texts, register, today)
+        except (ModelCallError, ModelOutputError) as e:
+            log.warning("model engine failed, using the offline engine: %s", e)
+            return self.local.cover(statements, register, today=today)
+        by_id = {c.theme_id: c for c in coverage}
+        return [
+            StatementCoverage(
+                statement=s,
+                status=by_id[t.id].status,
+                commitment_ids=by_id[t.id].commitment_ids,
+                quotes=by_id[t.id].quotes,
+                rationale=by_id[t.id].rationale,
+            )
+            for t, s in zip(themes, statements)
+        ]
+
+    # --- stages ---------------------------------------------------------------
+
+    def _analyze(self, client, cards, register, today, roster, step) -> Analysis:
+        timings: dict[str, float] = {}
+        clean = [Card(id=c.id, text=scrub(c.text, roster), column=c.column) for c in cards.cards]
+        t0 = time.perf_counter()
+        step("pre-grouping cards", 0.05)
+        from .themes import group_cards
+
+        vectors = self.local.embedder.embed([c.text for c in clean])
+        drafts = group_cards(clean, vectors, self.local.classifier, roster=list(roster)).themes
+        timings["pregroup"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("grouping into themes (model)", 0.2)
+        themes = self._themes(client, clean, drafts, register)
+        timings["themes"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("checking fears against the register (model)", 0.5)
+        text_of = {c.id: c.text for c in clean}
+        fear_texts = {t.id: [text_of[cid] for cid in t.card_ids] for t in themes if t.kind == "fear"}
+        coverage, cited = self._coverage(client, themes, fear_texts, register, today)
+        timings["coverage"] = _ms(t0)
+
+        t0 = time.perf_counter()
+        step("drafting actions (model)", 0.8)
+        actions = self._actions(client, themes, coverage, register, today, cards)
+        timings["actions"] = _ms(t0)
+
+        used = [p.info for p in self.prompts.values() if any(c.prompt == p.info for c in client.transcript)]
+        analysis = Analysis(
+            themes=themes,
+            coverage=coverage,
+            actions=actions,
+            meta=Meta(
+                engine="llm",
+                model=client.models_used[-1] if client.models_used else client.model,
+                prompt_versions=used,
+                timings_ms=timings,
+                usage=client.usage.as_meta(),
+                warnings=_register_warnings(register, today) + _model_warnings(client),
+            ),
+            transcript=client.transcript,
+        )
+        left = problems(analysis, cards, register)
+        if left:  # cannot happen when every stage validated; fail closed if it does
+            raise ModelOutputError("assembled analysis is invalid: " + "; ".join(left[:5]))
+        step("done", 1.0)
+        return analysis
+
+    def _themes(self, client, clean: list[Card], drafts: list[Theme], register: Register) -> list[Theme]:
+        by_id = {c.id: c for c in clean}
+        batches: list[list[Theme]] = [[]]
+        for d in drafts:
+            size = sum(len(x.card_ids) for x in batches[-1])
+            if batches[-1] and size + len(d.card_ids) > THEME_BATCH_CARDS:
+                batches.append([])
+            batches[-1].append(d)
+        out: list[Theme] = []
+        for n, batch in enumerate(batches, start=1):
+            batch_cards = [by_id[cid] for d in batch for cid in d.card_ids]
+            payload = [
+                {
+                    "draft": f"d{i}",
+                    "suggested_kind": d.kind,
+                    "cards": [{"id": c.id, "text": c.text, **({"column": c.column} if c.column else {})}
+                              for c in (by_id[cid] for cid in d.card_ids)],
+                }
+                for i, d in enumerate(batch, start=1)
+            ]
+            subset = CardSet(cards=batch_cards)
+
+            def validate(reply: ThemesReply, subset=subset) -> list[str]:
+                themes = [Theme(**t.model_dump()) for t in reply.themes]
+                errs = problems(_scaffold(themes), subset, register)
+                errs += _verbatim(themes, subset)
+                return errs
+
+            task = "themes" if len(batches) == 1 else f"themes {n}/{len(batches)}"
+            reply = self._ask(
+                client, task, self.prompts["themes"],
+                {"cards": fence("cards", payload), "card_count": str(len(batch_cards))},
+                ThemesReply, validate,
+            )
+            out += [Theme(**t.model_dump()) for t in reply.themes]
+        # Renumber across batches: ids are ours, not the model's.
+        order = {"flaw": 0, "fear": 1, "positive": 2, "other": 3}
+        out.sort(key=lambda t: order[t.kind])
+        return [t.model_copy(update={"id": f"t{i}"}) for i, t in enumerate(out, start=1)]
+
+    def _coverage(self, client, themes, fear_texts: dict[str, list[str]], register, today):
+        fears = [t for t in themes if t.kind == "fear"]
+        if not fears:
+            return [], set()
+        store = self.local.store
+        usable = {c.id for c in register.commitments if health(c, today).usable}
+        k = self.settings.top_k
+        coverage: list[Coverage] = []
+        cited: set[str] = set()
+        for start in range(0, len(fears), COVERAGE_BATCH_THEMES):
+            batch = fears[start : start + COVERAGE_BATCH_THEMES]
+            fear_items, given = [], []
+            for t in batch:
+                texts = fear_texts[t.id]
+                hits = store.search(register, texts, k=k * 3)
+                best: dict[tuple[str, int], float] = {}
+                clause_text: dict[tuple[str, int], str] = {}
+                for per_text in hits:
+                    for h in per_text:
+                        if h.clause.commitment_id not in usable:
+                            continue
+                        key = (h.clause.commitment_id, h.clause.index)
+                        best[key] = max(best.get(key, -1.0), h.similarity)
+                        clause_text[key] = h.clause.text
+                top = sorted(best, key=lambda key: -best[key])[:k]
+                fear_items.append(
+                    {
+                        "theme_id": t.id,
+                        "label": t.label,
+                        "summary": t.summary,
+                        "cards": texts,
+                        "passages": [
+                            {"commitment_id": cid, "text": clause_text[(cid, i)], "similarity": round(best[(cid, i)], 3)}
+                            for cid, i in top
+                        ],
+                    }
+                )
+                given += [cid for cid, _ in top if cid not in given]
+            commitments = [_commitment_data(register.get(cid)) for cid in given]
+            batch_ids = {t.id for t in batch}
+
+            def validate(reply: CoveragesReply, batch_ids=batch_ids, given=set(given)) -> list[str]:
+                errs: list[str] = []
+                seen: dict[str, int] = {}
+                for c in reply.coverage:
+                    seen[c.theme_id] = seen.get(c.theme_id, 0) + 1
+                    if c.theme_id not in batch_ids:
+                        errs.append(f"coverage given for {c.theme_id}, which is not one of the fear themes given")
+                    for cid in dict.fromkeys(c.commitment_ids + [q.commitment_id for q in c.quotes]):
+                        if cid not in given and register.get(cid) is not None:
+                            errs.append(
+                                f"commitment {cid} (coverage of {c.theme_id}) was not among the commitments given; "
+                                "cite only those"
+                            )
+                errs += [f"fear theme {tid} has {n} coverage entries; give exactly one" for tid, n in seen.items() if n > 1]
+                got = [_coverage(c) for c in reply.coverage if c.theme_id in batch_ids]
+                errs += problems(_scaffold(themes, got, only=batch_ids), CardSet(cards=_cards_of(themes)), register)
+                return errs
+
+            reply = self._ask(
+                client, "coverage", self.prompts["coverage"],
+                {"fears": fence("fears", fear_items), "commitments": fence("commitments", commitments)},
+                CoveragesReply, validate,
+            )
+            for c in reply.coverage:
+                coverage.append(_coverage(c))
+                cited.update(c.commitment_ids)
+        return coverage, cited
+
+    def _actions(self, client, themes, coverage, register, today, cards) -> list[Action]:
+        if not any(t.kind in ("flaw", "fear") for t in themes):
+            return []
+        cited = list(dict.fromkeys(cid for c in coverage for cid in c.commitment_ids))
+        owners = {cid: register.get(cid).owner_role for cid in cited if register.get(cid) and register.get(cid).owner_role}
+        data = {
+            "themes": [{"id": t.id, "kind": t.kind, "label": t.label, "summary": t.summary} for t in themes],
+            "coverage": [
+                {"theme_id": c.theme_id, "status": c.status, "commitment_ids": c.commitment_ids, "rationale": c.rationale}
+                for c in coverage
+            ],
+            "commitment_owners": owners,
+            "default_owner": _default_owner(register),
+        }
+
+        def validate(reply: ActionsReply) -> list[str]:
+            actions = [Action(**a.model_dump()) for a in reply.actions]
+            errs = problems(Analysis(themes=themes, coverage=coverage, actions=actions, meta=_META), CardSet(cards=_cards_of(themes)), register)
+            errs += [f"action {a.id} is due {a.due.isoformat()}, before today ({today.isoformat()})" for a in actions if a.due < today]
+            return errs
+
+        reply = self._ask(
+            client, "actions", self.prompts["actions"],
+            {"analysis": fence("analysis", data), "today": today.isoformat()},
+            ActionsReply, validate,
+        )
+        return [Action(**a.model_dump()) for a in reply.actions]
+
+    # --- the repair loop --------------------------------------------------------
+
+    def _ask(self, client: LLMClient, task: str, prompt: Prompt, variables: dict[str, str],
+             shape: type[T], validate: Callable[[T], list[str]]) -> T:
+        messages = prompt.render(**variables)
+        attempts = self.settings.repair_attempts + 1
+        for attempt in range(1, attempts + 1):
+            reply = client.complete(messages, task=task, prompt=prompt.info, attempt=attempt)
+            value, errors = _parse(reply.text, shape)
+            if value is not None:
+                errors = validate(value)
+            if not errors:
+                return value
+            errors = list(dict.fromkeys(errors))
+            reply.call.status = "invalid"
+            reply.call.error = "; ".join(errors[:5]) + (f" (+{len(errors) - 5} more)" if len(errors) > 5 else "")
+            if attempt == attempts:
+                raise ModelOutputError(
+                    f"{task}: reply still invalid after {self.settings.repair_attempts} repair attempt(s): "
+                    + "; ".join(errors[:3]),
+                    attempts=attempt,
+                    last_reply=reply.text,
+                )
+            shown = errors[:MAX_ERRORS_SHOWN]
+            more = f"\n- ... and {len(errors) - len(shown)} more of the same kind" if len(errors) > len(shown) else ""
+            repair = self.prompts["repair"].render(errors="\n".join(f"- {e}" for e in shown) + more)
+            messages = [*messages, {"role": "assistant", "content": reply.text}, *repair]
+        raise AssertionError("unreachable")
+
+
+# --- helpers -------------------------------------------------------------------
+
+_META = Meta(engine="llm", model="-")
+_FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.S)
+
+
+def _parse(text: str, shape: type[T]) -> tuple[T | None, list[str]]:
+    """Parse a reply into ``shape``; errors are written for the model to read."""
+    m = _FENCE.match(text)
+    raw = m.group(1) if m else text.strip()
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as e:
+        return None, [f"the reply is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
+                      "reply with one JSON object only, no prose"]
+    try:
+        return shape.model_validate(data), []
+    except ValidationError as e:
+        errs = []
+        for err in e.errors()[:MAX_ERRORS_SHOWN]:
+            where = ".".join(str(x) for x in err["loc"]) or "the reply"
+            errs.append(f"at {where}: {err['msg']}")
+        return None, errs
+
+
+def _scaffold(themes: list[Theme], coverage: list[Coverage] | None = None, *, only: set[str] | None = None) -> Analysis:
+    """An analysis whose not-yet-produced parts are valid placeholders.
+
+    ``problems`` then reports only what is wrong with the parts given: themes
+    (and, for the coverage stage, the entries of the fears in ``only``).
+    """
+    given = {c.theme_id for c in coverage or []}
+    cov = list(coverage or [])
+    for t in themes:
+        if t.kind == "fear" and (only is None or t.id not in only) and t.id not in given:
+            cov.append(Coverage(theme_id=t.id, status="uncovered"))
+    status = {c.theme_id: c.status for c in cov}
+    actions = []
+    for t in themes:
+        kinds = []
+        if t.kind == "flaw":
+            kinds = ["fix"]
+        elif t.kind == "fear":
+            kinds = ["reassure", "escalate"] if status.get(t.id) != "uncovered" else ["escalate"]
+        for k in kinds:
+            actions.append(Action(id=f"scaffold-{len(actions)}", title="-", kind=k, theme_ids=[t.id],
+                                  owner_role="-", due=dt.date(2000, 1, 1)))
+    return Analysis(themes=themes, coverage=cov, actions=actions, meta=_META)
+
+
+def _cards_of(themes: list[Theme]) -> list[Card]:
+    return [Card(id=cid, text="-") for t in themes for cid in dict.fromkeys(t.card_ids)]
+
+
+def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
+    """A fear's label or summary may not quote a card: writing style identifies people."""
+    out = []
+    text_of = {c.id: c.text for c in cards.cards}
+    for t in themes:
+        if t.kind != "fear":
+            continue
+        said = f"{t.label} {t.summary}".lower()
+        for cid in t.card_ids:
+            words = (text_of.get(cid) or "").lower().split()
+            for i in range(len(words)):
+                chunk = ""
+                for w in words[i:]:
+                    chunk = f"{chunk} {w}".strip()
+                    if len(chunk) >= VERBATIM_MIN_CHARS:
+                        break
+                if len(chunk) >= VERBATIM_MIN_CHARS and chunk in said:
+                    out.append(f"theme {t.id} copies card {cid} word for word; paraphrase it")
+                    break
+            else:
+                continue
+            break
+    return out
+
+
+def _coverage(c: CoverageReply) -> Coverage:
+    ids = list(dict.fromkeys(c.commitment_ids))
+    return Coverage(
+        theme_id=c.theme_id,
+        status=c.status,
+        commitment_ids=ids,
+        quotes=[Quote(commitment_id=q.commitment_id, text=q.text) for q in c.quotes],
+        rationale=c.rationale,
+    )
+
+
+def _commitment_data(c) -> dict:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "scope": c.scope,
+        "text": c.text,
+        "does_not_promise": c.does_not_promise,
+        "owner_role": c.owner_role,
+    }
+
+
+def _default_owner(register: Register) -> str:
+    roles = [c.owner_role for c in register.commitments if c.owner_role]
+    return max(sorted(set(roles)), key=roles.count) if roles else DEFAULT_OWNER
+
+
+def _register_warnings(register: Register, today: dt.date) -> list[str]:
+    out = []
+    for c in register.commitments:
+        h = health(c, today)
+        if not h.usable:
+            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
+    return out
+
+
+def _model_warnings(client: LLMClient) -> list[str]:
+    if client.usage.fallback_model_calls:
+        return [f"fallback model {client.models[-1]} answered after {client.models[0]} failed"]
+    return []
+
+
+def _ms(t0: float) -> float:
+    return round((time.perf_counter() - t0) * 1000, 1)
