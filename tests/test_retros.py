@@ -1,0 +1,312 @@
+"""The retro service on SQLite: blind collection, limits, phases, analysis
+state, review edits, votes, publish gate, carry-over and the register."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from facilitator import review
+from facilitator.errors import InputError
+from facilitator.publish import OTHER_ID, actions_csv, to_json
+from facilitator.retros import LimitReached, NotAllowed, RetroNotFound, new_token
+from tests.retro_helpers import ColumnEngine, demo_register_text, make_service, seeded_retro
+
+
+@pytest.fixture
+def svc():
+    return make_service()
+
+
+def test_create_gives_two_links_with_a_strong_key(svc):
+    reg = svc.add_register(demo_register_text(), "demo_register.md")
+    c = svc.create_retro(team="Ops", title="S1", columns=["A", "B"], register_id=reg)
+    assert len(c.facilitator_key) >= 32  # token_urlsafe(24): 192 bits
+    assert svc.check_key(c.retro_id, c.facilitator_key)
+    assert not svc.check_key(c.retro_id, c.facilitator_key[:-1] + "x")
+    assert not svc.check_key(c.retro_id, None)
+    assert svc.by_join_code(c.join_code).id == c.retro_id
+    assert svc.get(c.retro_id).k == 5  # settings default
+    with pytest.raises(RetroNotFound):
+        svc.by_join_code("nope")
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"team": " "}, "team a name"),
+        ({"title": ""}, "title"),
+        ({"columns": []}, "between 1 and 8 columns"),
+        ({"k": 2}, "at least 3"),
+        ({"vote_budget": 0}, "between 1 and 20"),
+    ],
+)
+def test_create_rejects_bad_input(svc, kw, message):
+    args = dict(team="Ops", title="S1", columns=["A"], register_id=None) | kw
+    with pytest.raises(InputError, match=message):
+        svc.create_retro(**args)
+
+
+def test_cards_are_blind_and_only_their_writer_can_change_them(svc):
+    c, (alice, bob, *_) = seeded_retro(svc, people=3)
+    mine = svc.my_cards(c.retro_id, alice)
+    assert len(mine) == 3 and all("Person 0" in x.text for x in mine)
+    with pytest.raises(NotAllowed, match="hidden until"):
+        svc.revealed_cards(c.retro_id)
+    svc.edit_card(c.retro_id, alice, mine[0].id, "edited text", "To improve")
+    assert svc.my_cards(c.retro_id, alice)[0].text == "edited text"
+    with pytest.raises(NotAllowed, match="this browser session"):
+        svc.edit_card(c.retro_id, bob, mine[0].id, "hijack")
+    with pytest.raises(NotAllowed):
+        svc.delete_card(c.retro_id, bob, mine[1].id)
+    svc.delete_card(c.retro_id, alice, mine[1].id)
+    assert len(svc.my_cards(c.retro_id, alice)) == 2
+    svc.advance(c.retro_id, "reveal")
+    assert len(svc.revealed_cards(c.retro_id)) == 8
+    with pytest.raises(NotAllowed, match="revealed"):
+        svc.edit_card(c.retro_id, alice, mine[0].id, "too late")
+
+
+def test_no_author_identity_is_exposed(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="reveal")
+    cards = svc.revealed_cards(c.retro_id)
+    assert set(vars(cards[0])) == {"id", "column", "text"}
+
+
+def test_limits_have_friendly_messages(svc):
+    svc.settings = svc.settings.model_copy(update={"max_cards_per_participant": 2, "max_cards_per_retro": 3,
+                                                   "max_cards_per_minute": 100})
+    reg = svc.add_register(demo_register_text(), "r.md")
+    c = svc.create_retro(team="T", title="S", columns=["A"], register_id=reg, k=3)
+    a, b = new_token(), new_token()
+    svc.join(c.retro_id, a)
+    svc.join(c.retro_id, b)
+    with pytest.raises(LimitReached, match="limit is 500"):
+        svc.add_card(c.retro_id, a, "A", "x" * 501, "k0")
+    svc.add_card(c.retro_id, a, "A", "one", "k1")
+    svc.add_card(c.retro_id, a, "A", "two", "k2")
+    with pytest.raises(LimitReached, match="most one person can"):
+        svc.add_card(c.retro_id, a, "A", "three", "k3")
+    svc.add_card(c.retro_id, b, "A", "three", "k4")
+    with pytest.raises(LimitReached, match="most it takes"):
+        svc.add_card(c.retro_id, b, "A", "four", "k5")
+    with pytest.raises(InputError, match="unknown column"):
+        svc.add_card(c.retro_id, b, "Z", "four", "k6")
+    with pytest.raises(NotAllowed, match="join the retro"):
+        svc.add_card(c.retro_id, new_token(), "A", "stranger", "k7")
+
+
+def test_submission_rate_is_limited_per_minute():
+    now = [1000.0]
+    svc = make_service(max_cards_per_minute=2)
+    svc.clock = lambda: now[0]
+    c = svc.create_retro(team="T", title="S", columns=["A"], register_id=None)
+    tok = new_token()
+    svc.join(c.retro_id, tok)
+    svc.add_card(c.retro_id, tok, "A", "1", "k1")
+    svc.add_card(c.retro_id, tok, "A", "2", "k2")
+    with pytest.raises(LimitReached, match="try again in"):
+        svc.add_card(c.retro_id, tok, "A", "3", "k3")
+    now[0] += 61
+    svc.add_card(c.retro_id, tok, "A", "3", "k3")
+
+
+def test_resubmitting_the_same_idempotency_key_creates_no_duplicate(svc):
+    c, (alice, *_) = seeded_retro(svc, people=3)
+    first = svc.add_card(c.retro_id, alice, "Worries", "retry me", "same-key")
+    again = svc.add_card(c.retro_id, alice, "Worries", "retry me", "same-key")
+    assert first == again
+    assert svc.counts(c.retro_id).cards == 10
+
+
+def test_phases_move_forward_one_at_a_time(svc):
+    c, _ = seeded_retro(svc, people=3)
+    with pytest.raises(NotAllowed, match="next phase is Reveal"):
+        svc.advance(c.retro_id, "vote")
+    svc.advance(c.retro_id, "reveal")
+    svc.advance(c.retro_id, "reveal")  # a second click from another tab is harmless
+    svc.advance(c.retro_id, "analyse")
+    with pytest.raises(NotAllowed, match="run the analysis first"):
+        svc.advance(c.retro_id, "review")
+
+
+def test_reveal_needs_cards(svc):
+    c = svc.create_retro(team="T", title="S", columns=["A"], register_id=None)
+    with pytest.raises(NotAllowed, match="no cards yet"):
+        svc.advance(c.retro_id, "reveal")
+
+
+def test_a_failing_model_loses_nothing_and_can_be_retried(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="reveal")
+    svc.advance(c.retro_id, "analyse")
+    run = svc.start_analysis(c.retro_id)
+    assert svc.start_analysis(c.retro_id) is None  # one run at a time
+    svc.run_analysis(c.retro_id, run, ColumnEngine(fail=RuntimeError("provider timed out")))
+    state = svc.analysis(c.retro_id)
+    assert state.status == "failed" and "provider timed out" in state.error and "cards are safe" in state.error
+    assert svc.counts(c.retro_id).cards == 9
+    run = svc.start_analysis(c.retro_id)
+    svc.run_analysis(c.retro_id, run, ColumnEngine())
+    assert svc.analysis(c.retro_id).status == "done"
+
+
+def test_review_edits_are_kept_separately_and_restorable(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="review")
+    rid = c.retro_id
+    svc.edit_analysis(rid, review.rename_theme, "t1", "What went well")
+    svc.edit_analysis(rid, review.set_kind, "t2", "fear")
+    state = svc.analysis(rid)
+    assert state.original.theme("t1").label == "About Went well"
+    assert state.current.theme("t1").label == "What went well"
+    assert {x.theme_id for x in state.current.coverage} == {"t2", "t3"}
+    # Rerun keeping edits: the edited version stays, the new result is the original.
+    svc.run_analysis(rid, svc.start_analysis(rid, keep_edits=True), ColumnEngine())
+    assert svc.analysis(rid).current.theme("t1").label == "What went well"
+    # Rerun without: edits are replaced.
+    svc.run_analysis(rid, svc.start_analysis(rid, keep_edits=False), ColumnEngine())
+    assert svc.analysis(rid).edited is None
+    svc.edit_analysis(rid, review.rename_theme, "t1", "Again")
+    svc.restore_original(rid)
+    assert svc.analysis(rid).current.theme("t1").label == "About Went well"
+
+
+def test_merge_split_move_and_actions(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="review")
+    rid = c.retro_id
+    a = svc.edit_analysis(rid, review.merge_themes, "t2", ["t3"])
+    assert [t.id for t in a.themes] == ["t1", "t2"] and len(a.theme("t2").card_ids) == 6
+    assert all(x.theme_ids == ["t2"] for x in a.actions)
+    moving = a.theme("t2").card_ids[:2]
+    a = svc.edit_analysis(rid, review.split_theme, "t2", moving, "Split off")
+    new = next(t for t in a.themes if t.label == "Split off")
+    assert new.card_ids == moving
+    a = svc.edit_analysis(rid, review.move_cards, moving[:1], "t1")
+    assert moving[0] in a.theme("t1").card_ids
+    a = svc.edit_analysis(rid, review.upsert_action, action_id=None, title="Talk to HR", kind="escalate",
+                          owner_role="Chief People Officer", due=dt.date(2030, 1, 1), theme_ids=["t2"])
+    added = a.actions[-1]
+    a = svc.edit_analysis(rid, review.upsert_action, action_id=added.id, title="Talk to HR today", kind="escalate",
+                          owner_role="CPO", due=dt.date(2030, 1, 2), theme_ids=["t2"])
+    assert a.actions[-1].owner_role == "CPO"
+    a = svc.edit_analysis(rid, review.remove_action, added.id)
+    assert added.id not in {x.id for x in a.actions}
+    with pytest.raises(InputError, match="leave at least one card"):
+        svc.edit_analysis(rid, review.split_theme, "t1", a.theme("t1").card_ids, "all")
+
+
+def test_votes_respect_the_budget_and_are_replaced_on_resubmit(svc):
+    c, toks = seeded_retro(svc, people=3, to_phase="vote")
+    rid = c.retro_id
+    with pytest.raises(LimitReached, match="have 3"):
+        svc.cast_votes(rid, toks[0], {"t1": 4})
+    svc.cast_votes(rid, toks[0], {"t1": 2, "t3": 1})
+    svc.cast_votes(rid, toks[0], {"t3": 3})
+    svc.cast_votes(rid, toks[1], {"t3": 1, "t2": 2})
+    assert svc.vote_totals(rid) == {"t3": 4, "t2": 2}
+    assert svc.my_votes(rid, toks[0]) == {"t3": 3}
+    with pytest.raises(InputError, match="themes changed"):
+        svc.cast_votes(rid, toks[2], {"t99": 1})
+
+
+def test_publish_gate_needs_approval_phase_and_k_people(svc):
+    c, toks = seeded_retro(svc, people=3, k=4, to_phase="publish")
+    with pytest.raises(NotAllowed, match="approval"):
+        svc.publish(c.retro_id, approved=False)
+    with pytest.raises(NotAllowed, match="only 3 people wrote cards; this retro needs at least 4"):
+        svc.publish(c.retro_id, approved=True)
+
+
+def test_publish_merges_tiny_themes_and_is_immutable(svc):
+    c, toks = seeded_retro(svc, people=3, to_phase="review")
+    rid = c.retro_id
+    a = svc.analysis(rid).current
+    # A theme with cards from only 2 people must not be shown on its own.
+    two = [cid for cid in a.theme("t3").card_ids[:2]]
+    svc.edit_analysis(rid, review.split_theme, "t3", two, "Fear of being replaced by the bot")
+    for phase in ("vote", "discuss", "publish"):
+        svc.advance(rid, phase)
+    preview = svc.preview(rid)
+    kinds = {f.kind for f in preview.flags}
+    assert "tiny_theme" in kinds
+    labels = [t.label for t in preview.summary.analysis.themes]
+    assert "Fear of being replaced by the bot" not in labels and "Other concerns" in labels
+    pub = svc.publish(rid, approved=True)
+    assert svc.get(rid).phase == "published"
+    assert "Fear of being replaced by the bot" not in pub.markdown
+    assert "Person 0" not in pub.markdown and "Person 0" not in to_json(pub.summary)
+    assert svc.publication(pub.id).markdown == pub.markdown
+    assert any(t.id == OTHER_ID for t in pub.summary.analysis.themes)
+    assert actions_csv(pub.summary).startswith("id,title,kind,owner_role,due,themes,commitments")
+    with pytest.raises(NotAllowed):
+        svc.publish(rid, approved=True)
+    with pytest.raises(NotAllowed):
+        svc.edit_analysis(rid, review.rename_theme, "t1", "changed after publish")
+    with pytest.raises(NotAllowed):
+        svc.join(rid, new_token())
+    # The session tags that linked cards were erased.
+    from facilitator import db as t
+    from sqlalchemy import select
+    with svc.db.read() as conn:
+        assert conn.execute(select(t.cards.c.author_tag).where(t.cards.c.retro_id == rid)).scalars().all() == [None] * 9
+
+
+def test_preview_flags_names_and_verbatim_fear_text(svc):
+    reg = svc.add_register(demo_register_text(), "r.md")
+    c = svc.create_retro(team="T", title="S", columns=["Worries"], register_id=reg, k=3, roster=["Kwame"])
+    rid = c.retro_id
+    fear = "I am afraid the new routing bot will make my whole night shift redundant"
+    for n in range(3):
+        tok = new_token()
+        svc.join(rid, tok)
+        svc.add_card(rid, tok, "Worries", fear if n == 0 else f"Worried about jobs {n}", f"k{n}")
+    for phase in ("reveal", "analyse"):
+        svc.advance(rid, phase)
+    svc.run_analysis(rid, svc.start_analysis(rid), ColumnEngine())
+    svc.advance(rid, "review")
+    svc.edit_analysis(rid, review.rename_theme, "t1", "Kwame: the new routing bot will make my whole night shift redundant")
+    flags = svc.preview(rid).flags
+    assert {"name", "verbatim"} <= {f.kind for f in flags}
+    assert svc.preview(rid).summary.analysis.theme("t1").label.startswith("[name]")
+
+
+def test_carry_over_opens_the_next_retro_of_the_same_team(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="publish", team="Dispatch")
+    svc.publish(c.retro_id, approved=True)
+    nxt = svc.create_retro(team=" dispatch ", title="Sprint 43", columns=["A"], register_id=None)
+    other = svc.create_retro(team="Finance", title="M1", columns=["A"], register_id=None)
+    items = svc.carryover(nxt.retro_id)
+    assert len(items) == 2 and all(i.status == "open" for i in items)
+    assert svc.carryover(other.retro_id) == []
+    svc.mark_action(nxt.retro_id, items[0].id, "done")
+    svc.mark_action(nxt.retro_id, items[1].id, "carried")
+    shown = {i.id: i for i in svc.carryover(nxt.retro_id)}
+    assert shown[items[0].id].status == "done" and shown[items[0].id].reviewed_here
+    third = svc.create_retro(team="Dispatch", title="Sprint 44", columns=["A"], register_id=None)
+    assert [i.id for i in svc.carryover(third.retro_id)] == [items[1].id]  # carried stays open
+    with pytest.raises(InputError):
+        svc.mark_action(nxt.retro_id, items[0].id, "open")
+
+
+def test_register_versions(svc):
+    raw = demo_register_text()
+    first = svc.add_register(raw, "demo.md", name="Harbourline")
+    second = svc.add_register(raw.replace("90 days", "60 days"), "demo.md", name="Harbourline")
+    versions = svc.registers()
+    assert [v.id for v in versions] == [second, first]
+    assert [v.version for v in versions] == ["v2", "v1"]
+    assert svc.register_raw(first) == raw
+    with pytest.raises(InputError):
+        svc.add_register("## nope", "bad.md")
+
+
+def test_state_survives_a_restart():
+    svc = make_service()
+    c, toks = seeded_retro(svc, people=3, to_phase="vote")
+    svc.cast_votes(c.retro_id, toks[0], {"t1": 1})
+    svc.db.dispose()
+    again = make_service()  # a new process: same file, fresh engine
+    assert again.counts(c.retro_id).cards == 9
+    assert again.my_votes(c.retro_id, toks[0]) == {"t1": 1}
+    assert len(again.my_cards(c.retro_id, toks[0])) == 3
+
