@@ -82,3 +82,28 @@ def seeded_retro(svc, *, people: int = 4, to_phase: str = "collect", k: int = 3,
         if phase == "analyse":
             svc.run_analysis(rid, svc.start_analysis(rid), engine or ColumnEngine())
     return created, tokens
+
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def app_page(page: str, **query):
+    """An AppTest of one page of the real app, with query parameters set."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=30)
+    at.switch_page(f"app_pages/{page}.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def use_engine(engine) -> None:
+    """Make the app's cached analysis runner use ``engine`` (same process as AppTest)."""
+    import warnings
+
+    from app_pages.common import runner
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        runner()._engine = engine

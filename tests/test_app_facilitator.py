@@ -1,0 +1,159 @@
+"""AppTest: the facilitator console, review editor, publish gate and login."""
+
+from __future__ import annotations
+
+import time
+
+from tests.retro_helpers import ColumnEngine, app_page, make_service, seeded_retro, use_engine
+
+
+def _console(c, **extra):
+    return app_page("facilitate", retro=c.retro_id, key=c.facilitator_key, **extra)
+
+
+def _wait_done(svc, retro_id, timeout=20.0):
+    end = time.time() + timeout
+    while time.time() < end:
+        if not svc.analysis(retro_id).running:
+            return svc.analysis(retro_id)
+        time.sleep(0.05)
+    raise AssertionError("analysis did not finish")
+
+
+def test_wrong_or_missing_key_is_refused():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3)
+    at = app_page("facilitate", retro=c.retro_id, key="wrong").run()
+    assert "not valid" in at.error[0].value
+    assert not at.metric
+    at = app_page("facilitate").run()
+    assert "facilitator link" in at.warning[0].value
+
+
+def test_live_counts_never_show_who_wrote_what():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=4)
+    at = _console(c).run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Participants"] == "4" and metrics["Cards"] == "12"
+    assert not any("Person" in t.value for t in at.text)  # blind for the facilitator too
+
+
+def test_phases_analysis_in_background_and_review():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3)
+    engine = ColumnEngine()
+    use_engine(engine)
+    at = _console(c).run()
+    at.button(key="next_phase").click().run()  # reveal
+    assert sum("Person" in t.value for t in at.text) == 9
+    at.button(key="next_phase").click().run()  # analyse: starts the background run
+    assert svc.get(c.retro_id).phase == "analyse"
+    state = _wait_done(svc, c.retro_id)
+    assert state.status == "done" and engine.calls == [9]
+    at.run()
+    assert "Analysis done: 3 themes" in at.success[0].value
+    at.button(key="next_phase").click().run()  # review
+    at.text_input(key="label:t1").input("Things that went well")
+    at.button(key="FormSubmitter:theme:t1-Save theme").click().run()
+    assert svc.analysis(c.retro_id).current.theme("t1").label == "Things that went well"
+    at.selectbox(key="kind:t2").select("fear")
+    at.button(key="FormSubmitter:theme:t2-Save theme").click().run()
+    assert svc.analysis(c.retro_id).current.theme("t2").kind == "fear"
+    # move two cards, then split, then merge
+    t3 = svc.analysis(c.retro_id).current.theme("t3").card_ids
+    at.multiselect(key="pick:t3").set_value(t3[:1])
+    at.selectbox(key="target:t3").set_value("t1")
+    at.button(key="FormSubmitter:cards:t3-Move cards").click().run()
+    assert t3[0] in svc.analysis(c.retro_id).current.theme("t1").card_ids
+    at.multiselect(key="pick:t3").set_value(t3[1:2])
+    at.text_input(key="split:t3").input("Split theme")
+    at.button(key="FormSubmitter:cards:t3-Split into new theme").click().run()
+    assert any(t.label == "Split theme" for t in svc.analysis(c.retro_id).current.themes)
+    at.selectbox(key="merge_into").set_value("t1")
+    at.multiselect(key="merge_others").set_value(["t2"])
+    at.button(key="FormSubmitter:merge-Merge").click().run()
+    assert svc.analysis(c.retro_id).current.theme("t2") is None
+    # add an action with an owner role
+    at.text_input(key="a_title:new").input("Pair on the runbook")
+    at.text_input(key="a_owner:new").input("Tech lead")
+    at.multiselect(key="a_themes:new").set_value(["t1"])
+    at.button(key="FormSubmitter:action:new-Add action").click().run()
+    assert any(a.title == "Pair on the runbook" for a in svc.analysis(c.retro_id).current.actions)
+    # one click restores the original
+    at.button(key="restore").click().run()
+    assert svc.analysis(c.retro_id).edited is None
+    assert not at.exception
+
+
+def test_failed_analysis_is_shown_and_retryable():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="reveal")
+    use_engine(ColumnEngine(fail=TimeoutError("model call exceeded 60 s")))
+    at = _console(c).run()
+    at.button(key="next_phase").click().run()
+    _wait_done(svc, c.retro_id)
+    at.run()
+    assert "model call exceeded 60 s" in at.error[0].value
+    use_engine(ColumnEngine())
+    at.button(key="run_analysis").click().run()
+    assert _wait_done(svc, c.retro_id).status == "done"
+
+
+def test_publish_is_refused_below_k_and_needs_approval():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, k=4, to_phase="publish")
+    at = _console(c).run()
+    assert "Publishing is refused: only 3 people" in at.error[0].value
+    assert at.button(key="publish").disabled
+
+
+def test_publish_with_approval_gives_a_read_only_link():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    at = _console(c).run()
+    assert len(at.get("vega_lite_chart")) == 2
+    at.button(key="publish").click().run()
+    assert "approval" in at.warning[-1].value
+    assert svc.get(c.retro_id).phase == "publish"
+    at.checkbox(key="approve").check()
+    at.button(key="publish").click().run()
+    assert svc.get(c.retro_id).phase == "published"
+    assert any("/summary?s=" in x.value for x in at.code)
+
+
+def test_carry_over_actions_are_marked_in_the_next_retro():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    svc.publish(c.retro_id, approved=True)
+    nxt = svc.create_retro(team="Dispatch", title="Sprint 43", columns=["A"], register_id=None)
+    at = _console(nxt).run()
+    assert "Open actions from earlier retros" in [s.value for s in at.subheader]
+    item = svc.carryover(nxt.retro_id)[0]
+    at.segmented_control(key=f"item:{item.id}").set_value("done").run()
+    assert {i.id: i.status for i in svc.carryover(nxt.retro_id)}[item.id] == "done"
+
+
+def test_oidc_login_replaces_the_secret_link(monkeypatch):
+    monkeypatch.setenv("RETRO_FACILITATOR_LOGIN", "true")
+    svc = make_service()
+    reg = svc.add_register(__import__("tests.retro_helpers", fromlist=["x"]).demo_register_text(), "r.md")
+    c = svc.create_retro(team="T", title="Owned", columns=["A"], register_id=reg, owner_email="fac@example.org")
+    auth = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "x" * 32,
+            "client_id": "id", "client_secret": "s", "server_metadata_url": "https://idp.example/.well-known/openid-configuration"}
+    at = app_page("facilitate", retro=c.retro_id)
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": False}
+    at.run()
+    assert at.button(key="login")
+    at = app_page("facilitate", retro=c.retro_id)  # no key in the link
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": True, "email": "fac@example.org"}
+    at.run()
+    assert not at.exception and at.title[0].value == "Owned"
+    at = app_page("facilitate", retro=c.retro_id)
+    at.secrets["auth"] = auth
+    at.user = {"is_logged_in": True, "email": "someone@example.org"}
+    at.run()
+    assert "not valid" in at.error[0].value

@@ -1,0 +1,62 @@
+"""AppTest: the published summary page and the commitments page."""
+
+from __future__ import annotations
+
+from facilitator.models import Quote, StatementCoverage
+from tests.retro_helpers import app_page, demo_register_text, make_service, seeded_retro, use_engine
+
+
+def test_published_summary_is_read_only_with_downloads():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    pub = svc.publish(c.retro_id, approved=True)
+    at = app_page("summary", s=pub.id).run()
+    assert not at.exception
+    assert at.title[0].value == "Sprint 42"
+    assert {m.label for m in at.metric} == {"Themes", "Fears checked", "Trust gaps", "Actions"}
+    assert len(at.get("vega_lite_chart")) == 2
+    assert len(at.get("download_button")) == 3
+    assert not at.text_input and not at.checkbox  # nothing to edit
+    assert not any("Person" in m.value for m in at.markdown)  # no card text
+
+
+def test_unknown_summary_link():
+    at = app_page("summary", s="nope").run()
+    assert "no published summary" in at.error[0].value
+
+
+class _Coverer:
+    name = "fake"
+
+    def cover(self, statements, register, *, today):
+        c = register.get("JS-1")
+        return [StatementCoverage(statement=s, status="partial", commitment_ids=["JS-1"],
+                                  quotes=[Quote(commitment_id="JS-1", text=c.text[:60])], rationale="needs 3 years")
+                for s in statements]
+
+
+def test_commitments_edit_versions_stale_and_question():
+    svc = make_service()
+    at = app_page("commitments").run()
+    assert "No register yet" in at.info[0].value
+    at.text_area(key="reg_text").input(demo_register_text())
+    at.button(key="save_text").click().run()
+    assert not at.exception
+    assert [v.version for v in svc.registers()] == ["v1"]
+    assert "stale or not active" in at.warning[0].value  # JS-2 past review, RO-1 draft
+    use_engine(_Coverer())
+    at.text_area(key="question").input("Will automating my job make me redundant?")
+    at.button(key="ask").click().run()
+    assert at.warning[0].value == "Partly covered" or any(w.value == "Partly covered" for w in at.warning)
+    assert any("JS-1" in m.value for m in at.markdown)
+    at.text_area(key="reg_text").input("## broken")
+    at.button(key="save_text").click().run()
+    assert "heading needs an id and a title" in at.error[0].value or at.error
+
+
+def test_settings_page_hides_passwords(monkeypatch):
+    monkeypatch.setenv("RETRO_DATABASE_URL", "postgresql+psycopg://u:hunter2@127.0.0.1:1/x")
+    at = app_page("settings").run()  # the page only reads settings; no database needed
+    assert not at.exception
+    values = at.dataframe[0].value.set_index("setting")["value"]
+    assert values["RETRO_DATABASE_URL"] == "postgresql+psycopg://u:***@127.0.0.1:1/x"
