@@ -16,16 +16,16 @@ def one_group(cards: list[Card]) -> list[Theme]:
     return [Theme(id="b0", label="all", kind="flaw", card_ids=[c.id for c in cards])]
 
 
-def tfidf(cards: list[Card], threshold: float = 0.2) -> list[Theme]:
-    """Word TF-IDF vectors, average-linkage clustering at a cosine threshold."""
+def tfidf(cards: list[Card]) -> list[Theme]:
+    """Word TF-IDF vectors, clustered exactly like the engine clusters embeddings
+    (same Ward cut at the same theme size), so the gap measures the embeddings."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from facilitator.themes import cluster
+    from facilitator.themes import cluster_by_size
 
     texts = [c.text for c in cards]
-    x = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts)
-    sim = (x @ x.T).toarray().astype(np.float32)
-    labels = cluster(sim, threshold)
+    x = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts).toarray()
+    labels = cluster_by_size(x.astype(np.float32))
     groups: dict[int, list[str]] = {}
     for c, lab in zip(cards, labels):
         groups.setdefault(lab, []).append(c.id)

@@ -20,9 +20,9 @@ from .register import health
 from .store import CommitmentStore, Hit
 from .themes import _stem, tokens
 
-COVER_AT = 0.56  # clause similarity at which a commitment answers a fear
-PARTIAL_AT = 0.42  # ... at which it answers part of it
-EXCLUDE_AT = 0.52  # similarity of a fear to a stated limit that sets a commitment aside
+COVER_AT = 0.60  # clause similarity at which a commitment answers a fear
+PARTIAL_AT = 0.45  # ... at which it answers part of it
+EXCLUDE_AT = 0.70  # similarity of a fear to a stated limit that sets a commitment aside
 
 # Words that narrow who or what a promise is for; sharing one with a limit is a signal.
 _LIMIT_WORDS = re.compile(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -29,6 +30,7 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 LAYERS = 6
 HEADS = 12
+CACHE_SIZE = 20_000  # vectors kept per process (~30 MB)
 # Python floats, not numpy float64 scalars: under NumPy 2 those would silently
 # promote every float32 activation to float64 and halve the speed.
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -98,7 +100,8 @@ class LocalEmbedder:
         self._tok = Tokenizer.from_file(str(tok))
         self._tok.enable_truncation(max_length=MAX_TOKENS)
         self._tok.no_padding()
-        self._lock = threading.Lock()  # the tokenizer object is not re-entrant
+        self._lock = threading.Lock()  # guards the tokenizer and the cache
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _encode_batch(self, ids: list[list[int]]) -> np.ndarray:
         w = self._w
@@ -148,16 +151,34 @@ class LocalEmbedder:
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
     def embed(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Reruns of an analysis (review edits, evals) see the same cards again:
+        # a bounded per-process cache of vectors makes them nearly free.
         with self._lock:
-            encoded = [e.ids for e in self._tok.encode_batch(list(texts))]
+            missing = []
+            for i, t in enumerate(texts):
+                v = self._cache.get(t)
+                if v is None:
+                    missing.append(i)
+                else:
+                    self._cache.move_to_end(t)
+                    out[i] = v
+            todo = sorted({texts[i] for i in missing})
+            encoded = [e.ids for e in self._tok.encode_batch(todo)] if todo else []
+        vectors = np.zeros((len(todo), self.dim), dtype=np.float32)
         # Sort by length so each batch pads little; restore order at the end.
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            out[idx] = self._encode_batch([encoded[i] for i in idx])
+            vectors[idx] = self._encode_batch([encoded[i] for i in idx])
+        row = {t: vectors[j] for j, t in enumerate(todo)}
+        for i in missing:
+            out[i] = row[texts[i]]
+        with self._lock:
+            for t, v in row.items():
+                self._cache[t] = v
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
         return out
 
 

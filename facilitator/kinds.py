@@ -82,7 +82,7 @@ COLUMN_HINTS: list[tuple[re.Pattern[str], str]] = [
 
 
 COLUMN_KINDS = ("fear", "positive", "flaw", "other")
-SIGNAL_WEIGHT = 0.5  # binary signals sit beside unit-length embeddings; keep them comparable
+SIGNAL_WEIGHT = 0.25  # binary signals sit beside unit-length embeddings; keep them comparable
 
 
 def column_hint(column: str | None) -> str | None:
@@ -138,6 +138,8 @@ class _Linear:
 
     def proba(self, x: np.ndarray) -> np.ndarray:
         z = x @ self.coef.T + self.intercept
+        if z.shape[1] == 1:  # binary models keep one logit, for classes[1]
+            z = np.hstack([np.zeros_like(z), z])
         z -= z.max(axis=1, keepdims=True)
         p = np.exp(z)
         return p / p.sum(axis=1, keepdims=True)
@@ -154,7 +156,7 @@ def load_examples(path: Path = EXAMPLES) -> list[dict]:
 def _fit(x: np.ndarray, y: list[str]) -> _Linear:
     from sklearn.linear_model import LogisticRegression
 
-    m = LogisticRegression(C=4.0, max_iter=3000)
+    m = LogisticRegression(C=2.0, max_iter=3000)
     m.fit(x, y)
     return _Linear([str(c) for c in m.classes_], m.coef_, m.intercept_)
 

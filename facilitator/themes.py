@@ -67,21 +67,6 @@ def _stem(w: str) -> str:
 CARDS_PER_THEME = 3.5  # typical retro themes hold 3-4 cards; the eval set agrees
 
 
-def cluster(sim: np.ndarray, threshold: float) -> list[int]:
-    """Average-linkage clustering cut at a similarity threshold (used by baselines)."""
-    n = sim.shape[0]
-    if n == 1:
-        return [0]
-    from scipy.cluster.hierarchy import fcluster, linkage
-    from scipy.spatial.distance import squareform
-
-    dist = np.clip(1.0 - sim.astype(np.float64), 0.0, 2.0)
-    dist = (dist + dist.T) / 2
-    np.fill_diagonal(dist, 0.0)
-    z = linkage(squareform(dist, checks=False), method="average")
-    return _first_seen(fcluster(z, t=1.0 - threshold, criterion="distance"))
-
-
 def cluster_by_size(vectors: np.ndarray, per_theme: float = CARDS_PER_THEME) -> list[int]:
     """Ward clustering of unit vectors into about n/per_theme groups.
 

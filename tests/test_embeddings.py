@@ -19,12 +19,17 @@ def test_matches_sentence_transformers_reference_vectors():
 
 
 def test_batching_and_order_do_not_change_vectors():
-    e = local_embedder()
     texts = ["short", "a much longer card about the flaky build pipeline and its owners", "mid length card"]
-    together = e.embed(texts)
-    alone = np.vstack([e.embed([t]) for t in texts])
+    together = LocalEmbedder().embed(texts)  # fresh instances: no shared vector cache
+    alone = np.vstack([LocalEmbedder().embed([t]) for t in texts])
     assert np.allclose(together, alone, atol=1e-5)
     assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_cache_returns_identical_vectors():
+    e = local_embedder()
+    first = e.embed(["cache me", "and me"])
+    assert np.array_equal(e.embed(["and me", "cache me"]), first[::-1])
 
 
 def test_empty_input_gives_empty_matrix():
