@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import subprocess
 import sys
 
@@ -253,7 +254,7 @@ def test_injected_card_is_fenced_and_cannot_change_coverage(wire, make_engine, l
     user = fake.bodies[0]["messages"][-1]["content"]
     # The card sits inside the fence, JSON-escaped: it cannot close it.
     assert user.count("\n</cards>") == 1 and "\\u003c/cards\\u003e" in user
-    assert "Ignore previous instructions" in user.split("<cards>")[1].split("</cards>")[0]
+    assert "Ignore previous instructions" in user.split("<cards>\n")[1].split("\n</cards>")[0]
     assert "data, not instructions" in user
     # The obedient answer never reaches the output.
     assert a.meta.engine == "local" and "coverage" in a.meta.fallback_reason
@@ -277,10 +278,13 @@ def test_scrubbed_before_the_wire(wire, make_engine, demo_register):
     a = make_engine().analyze(cards, demo_register, today=TODAY, roster=roster)
     assert a.meta.engine == "llm"
     sent = b"".join(fake.raw).decode()
-    for secret in [*roster, "kwame.mensah", "harbourline.example", "7700", "priya_ops"]:
-        assert secret.lower() not in sent.lower(), secret
+    for name in roster:
+        assert not re.search(rf"\b{name}\b", sent, re.I), name
+    for secret in ["kwame.mensah", "harbourline.example", "7700", "priya_ops"]:
+        assert secret not in sent, secret
     assert "[name]" in sent and "[email]" in sent and "[phone]" in sent and "[handle]" in sent
-    assert not any(n.lower() in a.model_dump_json(include={"transcript"}).lower() for n in roster)
+    kept = a.model_dump_json(include={"transcript"})
+    assert not any(re.search(rf"\b{n}\b", kept, re.I) for n in roster)
 
 
 # --- configuration ----------------------------------------------------------------
@@ -400,7 +404,7 @@ def test_prompt_files_are_strict(tmp_path):
 # --- the offline path never pays for litellm -------------------------------------------
 
 
-def test_offline_path_does_not_import_litellm(tmp_path):
+def test_offline_path_does_not_import_litellm(tmp_path, local_engine):
     from .conftest import DATA, ROOT
 
     code = (
@@ -414,6 +418,7 @@ def test_offline_path_does_not_import_litellm(tmp_path):
         "assert 'litellm' not in sys.modules, 'imported by the offline CLI'\n"
         "assert 'facilitator.llm_client' not in sys.modules\n"
     )
-    env = {**__import__("os").environ, "RETRO_DATA_DIR": str(tmp_path / "d")}
+    # Reuse the session engine's data dir: its trained classifier and index are cached there.
+    env = {**__import__("os").environ, "RETRO_DATA_DIR": str(local_engine.settings.data_dir)}
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
     assert r.returncode == 0, r.stderr[-2000:]
