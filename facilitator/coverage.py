@@ -80,6 +80,10 @@ class CoverageJudge:
         excluded_note: dict[str, str] = {}
         for text, vec, hits in zip(texts, vecs, hits_per_text):
             best: _Best | None = None
+            # Retrieval ranks "title: clause"; rescoring against the bare clause
+            # too keeps a long title from diluting a clause that answers the fear.
+            bare = self._embedder.embed([h.clause.text for h in hits]) if hits else np.zeros((0, 1))
+            hits = [Hit(h.clause, max(h.similarity, float(b @ vec))) for h, b in zip(hits, bare)]
             for hit in hits:
                 cid = hit.clause.commitment_id
                 if cid not in self._usable:

@@ -1,0 +1,110 @@
+"""The command line: output shapes, and one-line errors for bad input."""
+
+import json
+import re
+import subprocess
+import sys
+
+import pytest
+
+from facilitator.cli import main
+
+from .conftest import DATA, ROOT
+
+REG = str(DATA / "demo_register.md")
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_analyze_json_shape(capsys):
+    code, out, _ = run(capsys, "analyze", str(DATA / "demo_retro.json"), "--commitments", REG, "--today", "2026-11-28")
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"themes", "coverage", "actions", "meta"}
+    assert set(data["themes"][0]) == {"id", "label", "kind", "card_ids", "summary"}
+    assert data["meta"]["engine"] == "local"
+    assert {"prompt_versions", "timings_ms", "model"} <= set(data["meta"])
+    for a in data["actions"]:
+        assert {"id", "title", "kind", "theme_ids", "commitment_ids", "owner_role", "due"} <= set(a)
+
+
+def test_analyze_csv_to_markdown_file(capsys, tmp_path):
+    out_file = tmp_path / "summary.md"
+    code, _, _ = run(
+        capsys, "analyze", str(DATA / "demo_retro.csv"), "--commitments", REG, "--format", "markdown",
+        "--output", str(out_file), "--roster", str(DATA / "demo_roster.txt"),
+    )
+    assert code == 0
+    md = out_file.read_text()
+    assert md.startswith("# ") and "## Trust gaps" in md and "## Actions" in md
+    for name in (DATA / "demo_roster.txt").read_text().split():
+        assert not re.search(rf"\b{name}\b", md), name
+
+
+def test_coverage_command(capsys, tmp_path):
+    f = tmp_path / "fears.json"
+    f.write_text(json.dumps(["I'm afraid I'll be blamed for the outage", "Will contractors lose their jobs?"]))
+    code, out, _ = run(capsys, "coverage", str(f), "--commitments", REG, "--format", "json", "--today", "2026-11-28")
+    assert code == 0
+    answers = json.loads(out)
+    assert [a["status"] in ("covered", "partial", "uncovered") for a in answers] == [True, True]
+
+
+def test_commitments_check_flags_stale_and_draft(capsys):
+    code, out, _ = run(capsys, "commitments", "check", REG, "--today", "2026-11-28")
+    assert code == 0
+    flagged = [line for line in out.splitlines() if line.startswith("FLAGGED")]
+    assert any("JS-2" in line and "review date" in line for line in flagged)
+    assert any("RO-1" in line and "draft" in line for line in flagged)
+
+
+@pytest.mark.parametrize(
+    "content, suffix, message",
+    [
+        (None, ".json", "not found"),
+        ("{not json", ".json", "malformed JSON"),
+        ('{"cards": [{"id": "1", "text": ""}]}', ".json", "empty"),
+        ('{"cards": [{"id": "1", "text": "' + "a" * 600 + '"}]}', ".json", "600 characters"),
+        ('{"cards": [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}]}', ".json", "duplicate card id"),
+        ('text\n"unclosed', ".csv", None),
+    ],
+)
+def test_bad_cards_give_one_line_error(capsys, tmp_path, content, suffix, message):
+    path = tmp_path / f"cards{suffix}"
+    if content is not None:
+        path.write_text(content)
+    code, out, err = run(capsys, "analyze", str(path), "--commitments", REG)
+    if message is None:  # csv module tolerates this one: it must still not crash
+        assert code in (0, 2)
+        return
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err
+
+
+def test_unknown_register_field_is_named(capsys, tmp_path):
+    reg = tmp_path / "reg.json"
+    reg.write_text(json.dumps({"commitments": [{"id": "A", "title": "t", "text": "x", "colour": "red"}]}))
+    code, _, err = run(capsys, "commitments", "check", str(reg))
+    assert code == 2 and "unknown field 'colour'" in err
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    p = subprocess.run(
+        [sys.executable, "-m", "facilitator", "analyze", str(bad), "--commitments", REG],
+        capture_output=True, text=True, cwd=ROOT, timeout=120,
+    )
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr and p.stderr.startswith("error: bad.json: malformed JSON")
+
+
+def test_help_lists_commands():
+    p = subprocess.run([sys.executable, "-m", "facilitator", "--help"], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0
+    for cmd in ("analyze", "coverage", "commitments"):
+        assert cmd in p.stdout
