@@ -9,7 +9,7 @@ import streamlit as st
 st.set_page_config(page_title="Retro facilitator", page_icon=":material/diversity_3:", layout="wide")
 
 pages = [
-    st.Page("app_pages/home.py", title="Start a retro", icon=":material/add_circle:", url_path="start", default=True),
+    st.Page("app_pages/home.py", title="Start a retro", icon=":material/add_circle:", default=True),
     st.Page("app_pages/join.py", title="Join a retro", icon=":material/login:", url_path="join"),
     st.Page("app_pages/facilitate.py", title="Facilitate", icon=":material/tune:", url_path="facilitate",
             visibility="hidden"),

@@ -121,7 +121,7 @@ def analysis_progress() -> None:
             st.rerun()
     elif state.status == "done" and state.current:
         a = state.current
-        st.success(f"Analysis done: {len(a.themes)} themes, {len(a.coverage)} fears checked, {len(a.actions)} actions drafted.")
+        st.success(f"Analysis done: {len(a.themes)} theme(s), {len(a.coverage)} fear(s) checked against the register, {len(a.actions)} action(s) drafted.")
 
 
 phase = retro.phase

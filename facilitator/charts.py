@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import altair as alt
+import pandas as pd
 
 from .models import Analysis
 
@@ -30,40 +31,42 @@ def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> 
     ]
     kinds = [KIND_WORDS[k] for k in KIND_COLOURS]
     return (
-        alt.Chart(alt.Data(values=rows), title="Themes by size and kind")
+        alt.Chart(pd.DataFrame(rows, columns=["theme", "cards", "kind", "dots"]), title="Themes by size and kind")
         .mark_bar(cornerRadiusEnd=3)
         .encode(
-            x=alt.X("cards:Q", title="cards", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("cards:Q", title="cards", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("theme:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(domain=kinds, range=list(KIND_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None),
+                legend=alt.Legend(orient="bottom", title=None, columns=4, labelLimit=120),
             ),
             tooltip=["theme:N", "kind:N", "cards:Q", "dots:Q"],
         )
-        .properties(height=max(120, 28 * len(rows)))
+        # A step height (not a fixed one): Streamlit fits fixed heights to the
+        # container, which squashes the bars once the title and legend take their share.
+        .properties(height=alt.Step(30))
     )
 
 
 def coverage_chart(analysis: Analysis) -> alt.Chart:
-    """One stacked bar: how many fear themes are covered, partly covered, gaps."""
+    """One bar per status: how many fear themes are covered, partly covered, gaps."""
     counts = {"covered": 0, "partial": 0, "gap": 0}
     for c in analysis.coverage:
         counts[STATUS_WORDS[c.status]] += 1
-    rows = [{"status": k, "fears": v, "order": i} for i, (k, v) in enumerate(counts.items())]
+    rows = [{"status": k, "fears": v} for k, v in counts.items()]
     return (
-        alt.Chart(alt.Data(values=rows), title="Fears against the commitments register")
-        .mark_bar()
+        alt.Chart(pd.DataFrame(rows, columns=["status", "fears"]), title="Fears vs. commitments")
+        .mark_bar(cornerRadiusEnd=3)
         .encode(
-            x=alt.X("sum(fears):Q", title="fear themes", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("fears:Q", title="fear themes", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("status:N", sort=list(STATUS_COLOURS), title=None),
             color=alt.Color(
                 "status:N",
                 scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None),
+                legend=None,
             ),
-            order=alt.Order("order:Q"),
             tooltip=["status:N", "fears:Q"],
         )
-        .properties(height=90)
+        .properties(height=alt.Step(30))
     )

@@ -1,0 +1,212 @@
+"""End to end in a real headless Chromium against ``streamlit run app.py``:
+a facilitator and three participants (separate browser contexts, so separate
+sessions) run a whole retro from creation to the published summary.
+
+Screenshots of the main screens are written to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-quic"]
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+
+CARDS = [
+    [("Went well", "Pairing on the carrier API migration worked really well, far fewer handoffs."),
+     ("To improve", "Deploys to staging still need a manual approval that waits for hours."),
+     ("Worries", "If the routing bot works, I'm afraid my dispatcher job disappears.")],
+    [("Went well", "Pairing with the warehouse team worked well and we shipped early."),
+     ("To improve", "The manual staging approval slows every deploy by half a day."),
+     ("Worries", "I worry automation will make my role redundant once the bot is live.")],
+    [("Went well", "Pair programming on the API made the migration smooth."),
+     ("To improve", "Waiting on manual approval for staging deploys again this sprint."),
+     ("Worries", "Scared that the routing automation replaces dispatchers like me.")],
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/test installs it)")
+    port = _free_port()
+    data = tmp_path_factory.mktemp("e2e-data")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RETRO_")}
+    env |= {"RETRO_DATA_DIR": str(data), "LITELLM_LOCAL_MODEL_COST_MAP": "True", "ANONYMIZED_TELEMETRY": "False"}
+    log = open(data / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise RuntimeError("streamlit did not start: " + (data / "streamlit.log").read_text()[-2000:])
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_timeout(400)  # let Streamlit finish painting
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def _ready(page) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=30_000)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+    )
+
+
+def _metric(page, label: str):
+    return page.get_by_test_id("stMetric").filter(has=page.get_by_text(label, exact=True))
+
+
+def test_full_retro_in_the_browser(server):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            fac_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+            fac = fac_ctx.new_page()
+            # 1. Create the retro.
+            fac.goto(server + "/")
+            fac.get_by_role("button", name="Use the sample register").click()
+            fac.get_by_role("textbox", name="Team").fill("Dispatch Platform")
+            fac.get_by_role("textbox", name="Title").fill("Sprint 42 retrospective")
+            k = fac.get_by_role("spinbutton", name="Anonymity threshold k (people)")
+            k.fill("3")
+            k.press("Tab")
+            _shot(fac, "01-create")
+            fac.get_by_role("button", name="Create retro").click()
+            expect(fac.get_by_text("Retro created")).to_be_visible()
+            expect(fac.locator('[data-testid="stCode"]')).to_have_count(2)
+            codes = fac.locator('[data-testid="stCode"]').all_inner_texts()
+            assert len(codes) == 2, codes
+            join = next(c for c in codes if "/join?code=" in c).strip()
+            console = next(c for c in codes if "/facilitate?" in c).strip()
+            assert re.search(r"key=[\w-]{32,}", console)  # >= 192 bits
+            _shot(fac, "02-links")
+            fac.get_by_role("button", name="Open the facilitator console").click()
+            expect(fac.get_by_role("heading", name="Sprint 42 retrospective")).to_be_visible()
+
+            # 2. Three participants join (separate contexts) and write blind.
+            people = []
+            for n, cards in enumerate(CARDS):
+                ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+                p = ctx.new_page()
+                p.goto(join)
+                expect(p.get_by_text("Write your cards")).to_be_visible()
+                for column, text in cards:
+                    if column != "Went well":
+                        p.get_by_role("combobox", name="Column").first.click()
+                        p.get_by_role("option", name=column).click()
+                    p.get_by_role("textbox", name="Your card").fill(text)
+                    p.get_by_role("button", name="Add card").click()
+                    expect(p.get_by_text(text)).to_be_visible()
+                people.append(p)
+            # Blind: participant 0 does not see participant 1's card.
+            expect(people[0].get_by_text(CARDS[1][0][1])).to_have_count(0)
+            _shot(people[0], "03-participant-collect")
+            # Edit own card before reveal.
+            people[2].get_by_role("button", name="Edit").first.click()
+            people[2].get_by_role("textbox", name="Card", exact=True).fill("Pair programming on the API made the migration smooth and fun.")
+            people[2].get_by_role("button", name="Save").click()
+            expect(people[2].get_by_text("smooth and fun")).to_be_visible()
+
+            # 3. Live counts, then reveal: every page follows without reload.
+            expect(_metric(fac, "Cards")).to_contain_text("9")
+            expect(_metric(fac, "Participants")).to_contain_text("3")
+            _shot(fac, "04-console-collect")
+            fac.get_by_role("button", name="Next: Reveal the cards").click()
+            for p in people:
+                expect(p.get_by_text(CARDS[1][0][1])).to_be_visible(timeout=10_000)
+            _shot(people[1], "05-participant-reveal")
+
+            # 4. Analyse in the background, with visible progress.
+            fac.get_by_role("button", name="Next: Analyse the cards").click()
+            expect(fac.get_by_text("Analysis done")).to_be_visible(timeout=240_000)
+            fac.get_by_role("button", name="Next: Review the themes").click()
+            expect(fac.get_by_text("Review the analysis")).to_be_visible()
+            _shot(fac, "06-review")
+            for p in people:
+                expect(p.get_by_text("reviewing the themes")).to_be_visible(timeout=10_000)
+
+            # 5. Vote.
+            fac.get_by_role("button", name="Next: Open voting").click()
+            for p in people:
+                expect(p.get_by_text("you have 3 dots")).to_be_visible(timeout=10_000)
+                box = p.locator('[data-testid="stNumberInput"] input').first
+                box.fill("2")
+                box.press("Tab")
+                p.get_by_role("button", name="Save my dots").click()
+                expect(p.get_by_text("Saved: 2 of 3 dots used")).to_be_visible()
+            _shot(people[0], "07-participant-vote")
+            expect(_metric(fac, "Voted")).to_contain_text("3")
+            fac.get_by_role("button", name="Next: Close voting and discuss").click()
+            expect(fac.get_by_text("Results: most voted first")).to_be_visible()
+            expect(people[0].get_by_text("6 dots")).to_be_visible(timeout=10_000)
+
+            # 6. Publish gate: preview, approval, publish.
+            fac.get_by_role("button", name="Next: Prepare the summary").click()
+            expect(fac.get_by_text("Preview of what will be published")).to_be_visible()
+            _shot(fac, "08-publish-preview")
+            fac.get_by_text("I have read this preview and approve publishing it").click()
+            fac.get_by_role("button", name="Publish", exact=True).click()
+            expect(fac.get_by_text("Published. The summary can no longer change.")).to_be_visible()
+            link = next(c for c in fac.locator('[data-testid="stCode"]').all_inner_texts() if "/summary?s=" in c).strip()
+
+            # 7. Anyone with the read-only link sees the summary.
+            p = people[0]
+            p.goto(link)
+            expect(p.get_by_role("heading", name="Sprint 42 retrospective")).to_be_visible()
+            expect(p.get_by_role("button", name="Download Markdown")).to_be_visible()
+            expect(p.get_by_role("button", name="Download actions (CSV)")).to_be_visible()
+            expect(p.get_by_text("If the routing bot works")).to_have_count(0)  # no card text
+            p.wait_for_selector('[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg')
+            _shot(p, "09-summary")
+            with p.expect_download() as dl:
+                p.get_by_role("button", name="Download JSON").click()
+            assert '"analysis"' in Path(dl.value.path()).read_text()
+        finally:
+            browser.close()
