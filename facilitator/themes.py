@@ -48,7 +48,9 @@ STOPWORDS = frozenset(
     their them then there these they they're this those through to too under until up us very was we we're were
     what when where which while who whom why will with won't would you your yours lot lots bit thing things way
     every again always never one two also even get going go went make made new need needs needed keep keeps
-    team sprint week weeks time people""".split()
+    team sprint week weeks time people ask asked asks come comes came already day days nobody anyone someone
+    everyone everything something anything yet via per since take takes took put puts want wants know think
+    feel feels said says see seen used use using lol pls ppl bc""".split()
 )
 WORD = re.compile(r"[a-zA-ZÀ-ÿ][a-zA-ZÀ-ÿ'-]+")
 
@@ -98,7 +100,8 @@ def keyword_label(group: list[Card], all_cards: list[Card], roster_lower: set[st
     df = Counter()
     for c in all_cards:
         df.update(set(tokens(c.text)))
-    tf = Counter(t for c in group for t in tokens(c.text))
+    # Count cards, not occurrences: a word the group shares says more than a word repeated once.
+    tf = Counter(t for c in group for t in set(tokens(c.text)))
     total = len(all_cards)
     scored = []
     for term, count in tf.items():
@@ -108,9 +111,11 @@ def keyword_label(group: list[Card], all_cards: list[Card], roster_lower: set[st
         scored.append((count * idf, count, term))
     scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
     picked: list[str] = []
-    for _, _, term in scored:
+    for _, count, term in scored:
         if any(_stem(term) == _stem(p) for p in picked):
             continue
+        if len(picked) == 2 and count == 1 and len(group) > 2:
+            break  # a third word only if several cards share it
         picked.append(term)
         if len(picked) == n:
             break
