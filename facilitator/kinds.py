@@ -82,6 +82,10 @@ COLUMN_HINTS: list[tuple[re.Pattern[str], str]] = [
 
 
 COLUMN_KINDS = ("fear", "positive", "flaw", "other")
+# A hidden fear is the failure this product exists to prevent; a false fear only
+# costs a reassurance the facilitator can drop in review. So fears get a prior
+# boost: on the eval retros, recall 0.73 -> 0.78 for precision 0.76 -> 0.71.
+FEAR_PRIOR = 1.4
 SIGNAL_WEIGHT = 0.25  # binary signals sit beside unit-length embeddings; keep them comparable
 
 
@@ -186,6 +190,8 @@ class KindClassifier:
             return []
         x = features(cards, vectors)
         p = self._kind.proba(x)
+        p[:, self._kind.classes.index("fear")] *= FEAR_PRIOR
+        p /= p.sum(axis=1, keepdims=True)
         pf = self._fear.proba(x)
         out = []
         for i, card in enumerate(cards):
