@@ -29,7 +29,7 @@ if created:
     st.code(join_link(retro), language=None)
     st.markdown("**2. Keep this facilitator link to yourself**: it is the only way back in without login.")
     st.code(facilitator_link(retro.id, created["key"]), language=None)
-    c1, c2 = st.columns([1, 1])
+    c1, c2 = st.columns([1, 3])
     if c1.button("Open the facilitator console", type="primary", key="open_console"):
         st.switch_page("app_pages/facilitate.py", query_params={"retro": retro.id, "key": created["key"]})
     if c2.button("Start another retro", key="another"):

@@ -39,7 +39,7 @@ def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> 
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(domain=kinds, range=list(KIND_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None, columns=4, labelLimit=120),
+                legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=160),
             ),
             tooltip=["theme:N", "kind:N", "cards:Q", "dots:Q"],
         )
