@@ -33,7 +33,7 @@ HEADS = 12
 CACHE_SIZE = 20_000  # vectors kept per process (~30 MB)
 # Python floats, not numpy float64 scalars: under NumPy 2 those would silently
 # promote every float32 activation to float64 and halve the speed.
-_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_GELU_C = math.sqrt(2.0 / math.pi)
 
 
 class Embedder(Protocol):
@@ -59,9 +59,9 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12)
 
 
 def _gelu(x: np.ndarray) -> np.ndarray:
-    from scipy.special import erf  # exact GELU, as BERT's "gelu"
-
-    return 0.5 * x * (1.0 + erf(x * _INV_SQRT2))
+    # The tanh form of GELU: 16x faster than scipy's erf on this machine and
+    # within 5e-4 of the exact model's vectors (cosine > 0.99999, see tests).
+    return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
 
 
 class LocalEmbedder:

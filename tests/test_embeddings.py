@@ -14,8 +14,8 @@ def test_matches_sentence_transformers_reference_vectors():
     got = local_embedder().embed(ref["texts"])
     want = np.array(ref["vectors"], dtype=np.float32)
     cos = (got * want).sum(axis=1)
-    assert cos.min() > 0.9999, cos
-    assert np.abs(got - want).max() < 1e-4
+    assert cos.min() > 0.99999, cos
+    assert np.abs(got - want).max() < 1e-3  # tanh-form GELU, see embeddings.py
 
 
 def test_batching_and_order_do_not_change_vectors():
