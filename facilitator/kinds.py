@@ -24,6 +24,7 @@ import numpy as np
 from .models import KINDS, Card, Kind
 
 EXAMPLES = Path(__file__).parent / "data" / "kind_examples.jsonl"
+SHIPPED = Path(__file__).parent / "data" / "kind_model.npz"
 FEATURE_VERSION = "1"  # bump when features() changes: invalidates cached weights
 FEAR_TYPES = ("automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other")
 
@@ -165,16 +166,24 @@ def _fit(x: np.ndarray, y: list[str]) -> _Linear:
     return _Linear([str(c) for c in m.classes_], m.coef_, m.intercept_)
 
 
+def model_key(embedder_name: str, examples: Path = EXAMPLES) -> str:
+    """Identifies a fit: the examples, the features and the embedder."""
+    raw = examples.read_bytes()
+    return hashlib.sha256(raw + FEATURE_VERSION.encode() + embedder_name.encode()).hexdigest()[:16]
+
+
 class KindClassifier:
-    """Trained once per process (and cached on disk); deterministic."""
+    """Deterministic. Fitted weights ship in ``SHIPPED`` (regenerate with
+    ``python -m facilitator.kinds``); if they do not match the examples, the
+    features or the embedder, it trains at first use and caches in ``cache_dir``."""
 
     def __init__(self, embedder, cache_dir: Path | None = None, examples: Path = EXAMPLES):
-        raw = examples.read_bytes()
-        key = hashlib.sha256(raw + FEATURE_VERSION.encode() + embedder.name.encode()).hexdigest()[:16]
+        key = model_key(embedder.name, examples)
         cache = cache_dir / f"kind-model-{key}.npz" if cache_dir else None
-        if cache and cache.exists():
-            self._kind, self._fear = _load(cache)
-            return
+        for path in (SHIPPED, cache):
+            if path and path.exists() and _key_of(path) == key:
+                self._kind, self._fear = _load(path)
+                return
         rows = load_examples(examples)
         cards = [Card(id=str(i), text=r["text"], column=r.get("column")) for i, r in enumerate(rows)]
         x = features(cards, embedder.embed([c.text for c in cards]))
@@ -183,7 +192,7 @@ class KindClassifier:
         self._fear = _fit(x[fear_rows], [rows[i]["fear_type"] or "other" for i in fear_rows])
         if cache:
             cache.parent.mkdir(parents=True, exist_ok=True)
-            _save(cache, self._kind, self._fear)
+            _save(cache, self._kind, self._fear, key)
 
     def classify(self, cards: list[Card], vectors: np.ndarray) -> list[CardKind]:
         if not cards:
@@ -206,14 +215,20 @@ class KindClassifier:
         return out
 
 
-def _save(path: Path, kind: _Linear, fear: _Linear) -> None:
+def _save(path: Path, kind: _Linear, fear: _Linear, key: str) -> None:
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
     np.savez(
         tmp,
+        key=np.array(key),
         kind_classes=np.array(kind.classes), kind_coef=kind.coef, kind_intercept=kind.intercept,
         fear_classes=np.array(fear.classes), fear_coef=fear.coef, fear_intercept=fear.intercept,
     )
     tmp.replace(path)  # atomic: a concurrent process never reads half a file
+
+
+def _key_of(path: Path) -> str | None:
+    with np.load(path) as d:
+        return str(d["key"]) if "key" in d.files else None
 
 
 def _load(path: Path) -> tuple[_Linear, _Linear]:
@@ -222,3 +237,16 @@ def _load(path: Path) -> tuple[_Linear, _Linear]:
         _Linear(list(d["kind_classes"]), d["kind_coef"], d["kind_intercept"]),
         _Linear(list(d["fear_classes"]), d["fear_coef"], d["fear_intercept"]),
     )
+
+
+if __name__ == "__main__":  # python -m facilitator.kinds: refit the shipped weights
+    from .embeddings import local_embedder
+
+    SHIPPED.unlink(missing_ok=True)
+    tmp_dir = SHIPPED.parent / ".fit"
+    clf = KindClassifier(local_embedder(), cache_dir=tmp_dir)
+    _save(SHIPPED, clf._kind, clf._fear, model_key(local_embedder().name))
+    for f in tmp_dir.glob("*"):
+        f.unlink()
+    tmp_dir.rmdir()
+    print(f"wrote {SHIPPED}")

@@ -46,3 +46,10 @@ def test_tampered_weights_are_refused(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
     with pytest.raises(ConfigError, match="sha256"):
         LocalEmbedder(tmp_path)
+
+
+def test_shipped_kind_model_matches_its_examples():
+    """Regenerate with `uv run python -m facilitator.kinds` after editing the examples."""
+    from facilitator.kinds import SHIPPED, _key_of, model_key
+
+    assert _key_of(SHIPPED) == model_key(local_embedder().name)
