@@ -12,7 +12,7 @@ Three tasks, one call each for a typical retro (3 calls for 50 cards):
    local embeddings) is sent as a draft, and the model refines it: moves,
    merges, splits, writes labels, summaries and kinds. Drafting first gives the
    model a good start and lets large retros be cut at theme boundaries: up to
-   ``THEME_BATCH_CARDS`` cards per call (200 cards = 2 calls). The cap keeps
+   ``THEME_BATCH_CARDS`` (120) cards per call (200 cards = 2 calls). The cap keeps
    each reply (which lists every card id) short enough to finish inside the
    60 s deadline and keeps a repair cheap (it resends one batch, not the retro).
    Similar cards share a draft, so a batch boundary rarely splits a topic.
@@ -77,7 +77,7 @@ from .settings import Settings
 
 log = logging.getLogger(__name__)
 
-THEME_BATCH_CARDS = 100
+THEME_BATCH_CARDS = 120
 COVERAGE_BATCH_THEMES = 6
 MAX_ERRORS_SHOWN = 25
 VERBATIM_MIN_CHARS = 25  # a fear's label/summary may not contain this much of a card verbatim
@@ -268,12 +268,17 @@ class LLMEngine:
 
     def _themes(self, client, clean: list[Card], drafts: list[Theme], register: Register) -> list[Theme]:
         by_id = {c.id: c for c in clean}
-        batches: list[list[Theme]] = [[]]
-        for d in drafts:
-            size = sum(len(x.card_ids) for x in batches[-1])
-            if batches[-1] and size + len(d.card_ids) > THEME_BATCH_CARDS:
-                batches.append([])
-            batches[-1].append(d)
+        # First fit, largest drafts first: few batches, and a draft is never cut
+        # (a single draft larger than the cap gets a batch of its own).
+        batches: list[list[Theme]] = []
+        for d in sorted(drafts, key=lambda d: -len(d.card_ids)):
+            for b in batches:
+                if sum(len(x.card_ids) for x in b) + len(d.card_ids) <= THEME_BATCH_CARDS:
+                    b.append(d)
+                    break
+            else:
+                batches.append([d])
+        batches = batches or [[]]
         out: list[Theme] = []
         for n, batch in enumerate(batches, start=1):
             batch_cards = [by_id[cid] for d in batch for cid in d.card_ids]

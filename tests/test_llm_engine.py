@@ -344,7 +344,12 @@ def test_200_cards_batched(wire, make_engine, demo_register):
     a = make_engine().analyze(cards, demo_register, today=TODAY)
     assert a.meta.engine == "llm" and problems(a, cards, demo_register) == []
     tasks = fake.tasks()
-    assert tasks.count("themes") == 2 and tasks[-1] == "actions"
+    from facilitator.llm_engine import THEME_BATCH_CARDS
+
+    assert tasks.count("themes") == 2 and tasks[-1] == "actions"  # 200 cards, 120 per call, drafts never cut
+    for body in fake.bodies[:2]:
+        drafts = json.loads(body["messages"][-1]["content"].split("<cards>\n")[1].split("\n</cards>")[0])
+        assert sum(len(d["cards"]) for d in drafts) <= THEME_BATCH_CARDS
     assert a.meta.usage["total_tokens"] < Settings().token_budget
     print(f"\n200 cards: {len(tasks)} calls {tasks}, usage {a.meta.usage}")
 
