@@ -2,7 +2,9 @@
 a facilitator and three participants (separate browser contexts, so separate
 sessions) run a whole retro from creation to the published summary.
 
-Screenshots of the main screens are written to docs/screenshots/.
+Screenshots of the main screens are written to test-artifacts/screenshots/;
+with UPDATE_SCREENSHOTS=1 they replace the ones in docs/screenshots/ that the
+README links to (so a plain test run never dirties the checkout).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = ROOT / "docs" / "screenshots"
+SHOTS = ROOT / ("docs" if os.environ.get("UPDATE_SCREENSHOTS") else "test-artifacts") / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync", "--disable-quic"]
