@@ -30,8 +30,8 @@ def render_markdown(
     counts = {k: sum(1 for t in analysis.themes if t.kind == k) for k in ("flaw", "fear", "positive", "other")}
     gaps = [c for c in analysis.coverage if c.status == "uncovered"]
     lines += [
-        f"{len(analysis.themes)} themes: {counts['flaw']} process flaws, {counts['fear']} fears, "
-        f"{counts['positive']} positives, {counts['other']} other. {len(gaps)} trust gap(s).",
+        f"{_n(len(analysis.themes), 'theme')}: {_n(counts['flaw'], 'process flaw')}, {_n(counts['fear'], 'fear')}, "
+        f"{_n(counts['positive'], 'positive')}, {counts['other']} other. {_n(len(gaps), 'trust gap')}.",
         "",
         "## Themes",
         "",
@@ -80,3 +80,7 @@ def render_markdown(
         note += f" The model engine failed and the offline engine was used: {esc(meta.fallback_reason)}"
     lines += ["", f"_{note}_", ""]
     return "\n".join(lines)
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
