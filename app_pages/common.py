@@ -219,6 +219,18 @@ def card_box(text: str) -> None:
         st.text(text)
 
 
+def board(svc: RetroService, retro: Retro) -> None:
+    """The revealed cards, one column per retro column; text only, no authors."""
+    cards = svc.revealed_cards(retro.id)
+    cols = st.columns(len(retro.columns))
+    for col, name in zip(cols, retro.columns):
+        with col:
+            here = [c for c in cards if c.column == name]
+            st.subheader(f"{md(name)} ({len(here)})")
+            for c in here:
+                card_box(c.text)
+
+
 def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None:
     """Poll (phase, rev) every ``every`` seconds and rerun the whole page when
     the facilitator changed something, so nobody has to reload."""

@@ -4,13 +4,13 @@ review, votes and the publish gate."""
 import streamlit as st
 
 from app_pages.common import (
-    card_box, facilitator_link, facilitator_params, facilitator_retro, join_link, md, phase_bar, runner,
-    summary_link, watch_and_rerun,
+    board, facilitator_link, facilitator_params, facilitator_retro, join_link, md, phase_bar, runner,
+    summary_link,
 )
 from app_pages.review_ui import publish_panel, review_editor
 from facilitator.errors import FacilitatorError
 from facilitator.publish import ordered_by_votes
-from facilitator.retros import PHASE_LABELS, PHASES
+from facilitator.retros import PHASES
 
 svc, retro, key = facilitator_retro()
 
@@ -88,17 +88,6 @@ def carryover() -> None:
                 st.rerun()
 
 
-def board() -> None:
-    cards = svc.revealed_cards(retro.id)
-    cols = st.columns(len(retro.columns))
-    for col, name in zip(cols, retro.columns):
-        with col:
-            here = [c for c in cards if c.column == name]
-            st.subheader(f"{md(name)} ({len(here)})")
-            for c in here:
-                card_box(c.text)
-
-
 def analysis_progress() -> None:
     state = svc.analysis(retro.id)
     if state.running:
@@ -129,7 +118,7 @@ if phase == "collect":
     st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
     carryover()
 elif phase == "reveal":
-    board()
+    board(svc, retro)
 elif phase == "analyse":
     analysis_progress()
 elif phase == "review":

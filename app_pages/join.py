@@ -4,7 +4,7 @@ import uuid
 
 import streamlit as st
 
-from app_pages.common import card_box, md, phase_bar, service, settings, watch_and_rerun
+from app_pages.common import board, md, phase_bar, service, settings, watch_and_rerun
 from facilitator.errors import FacilitatorError
 from facilitator.publish import ordered_by_votes
 from facilitator.retros import RetroNotFound, new_token
@@ -102,17 +102,6 @@ def collect() -> None:
                     st.rerun()
 
 
-def board() -> None:
-    cards = svc.revealed_cards(retro.id)
-    cols = st.columns(len(retro.columns))
-    for col, name in zip(cols, retro.columns):
-        with col:
-            here = [c for c in cards if c.column == name]
-            st.subheader(f"{md(name)} ({len(here)})")
-            for c in here:
-                card_box(c.text)
-
-
 def themes_view(with_votes: bool) -> None:
     state = svc.analysis(retro.id)
     a = state.current
@@ -161,13 +150,13 @@ if retro.phase == "collect":
     collect()
 elif retro.phase == "reveal":
     st.subheader("All cards")
-    board()
+    board(svc, retro)
 elif retro.phase == "analyse":
     state = svc.analysis(retro.id)
     st.info("The facilitator is grouping the cards into themes. This page updates by itself.")
     if state.running:
         st.progress(state.progress, text=state.step or "working")
-    board()
+    board(svc, retro)
 elif retro.phase == "review":
     st.info("The facilitator is reviewing the themes the analysis suggested. Voting opens next.")
     themes_view(with_votes=False)

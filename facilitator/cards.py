@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from .errors import InputError
+from .files import first_error, parse_json, read_text
 from .models import Card, CardSet
 
 MAX_CARD_CHARS = 500
@@ -46,13 +46,7 @@ def validate_cards(
 
 
 def parse_cards_json(raw: str, source: str = "cards") -> CardSet:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); "
-            'expected {"cards": [{"id": ..., "text": ...}]}'
-        ) from None
+    data = parse_json(raw, source, '{"cards": [{"id": ..., "text": ...}]}')
     if isinstance(data, list):
         data = {"cards": data}
     if not isinstance(data, dict) or "cards" not in data:
@@ -60,7 +54,7 @@ def parse_cards_json(raw: str, source: str = "cards") -> CardSet:
     try:
         return CardSet.model_validate(data)
     except ValidationError as e:
-        raise InputError(f"{source}: {_first_error(e)}") from None
+        raise InputError(f"{source}: {first_error(e)}") from None
 
 
 def parse_cards_csv(raw: str, source: str = "cards") -> CardSet:
@@ -87,7 +81,7 @@ def parse_cards_csv(raw: str, source: str = "cards") -> CardSet:
     except csv.Error as e:
         raise InputError(f"{source}: malformed CSV ({e}); check quoting") from None
     except ValidationError as e:
-        raise InputError(f"{source}: {_first_error(e)}") from None
+        raise InputError(f"{source}: {first_error(e)}") from None
     return CardSet(title=None, cards=cards)
 
 
@@ -97,24 +91,3 @@ def load_cards(path: str | Path, *, max_chars: int = MAX_CARD_CHARS, max_cards: 
     raw = read_text(p, "cards file")
     parse = parse_cards_csv if p.suffix.lower() == ".csv" else parse_cards_json
     return validate_cards(parse(raw, p.name), max_chars=max_chars, max_cards=max_cards)
-
-
-def read_text(p: Path, what: str) -> str:
-    if not p.exists():
-        raise InputError(f"{what} not found: {p}; check the path")
-    if p.is_dir():
-        raise InputError(f"{what} {p} is a directory; give a file")
-    try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(f"{what} {p} is not UTF-8 text; save it as UTF-8") from None
-
-
-def _first_error(e: ValidationError) -> str:
-    err = e.errors()[0]
-    where = ".".join(str(x) for x in err["loc"])
-    if err["type"] == "extra_forbidden":
-        return f"unknown field '{where}'; remove it or check its spelling"
-    if err["type"] == "missing":
-        return f"missing field '{where}'; add it"
-    return f"{where}: {err['msg']}"

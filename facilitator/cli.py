@@ -96,14 +96,11 @@ def cmd_analyze(args) -> int:
 
 
 def load_statements(path: Path) -> list[str]:
-    from .cards import read_text
+    from .files import parse_json, read_text
 
     raw = read_text(path, "statements file")
     if path.suffix.lower() == ".json":
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as e:
-            raise InputError(f"{path.name}: malformed JSON at line {e.lineno} ({e.msg}); expected a list of strings") from None
+        data = parse_json(raw, path.name, "a list of strings")
         if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
             raise InputError(f"{path.name}: expected a JSON list of strings")
         items = data

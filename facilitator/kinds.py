@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 

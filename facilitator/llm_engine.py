@@ -64,7 +64,6 @@ from .models import (
     CoverageStatus,
     Kind,
     Meta,
-    PromptVersion,
     Quote,
     Register,
     StatementCoverage,

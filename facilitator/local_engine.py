@@ -14,12 +14,13 @@ from .actions import draft_actions
 from .coverage import CoverageJudge
 from .embeddings import get_embedder
 from .engine import Progress
+from .kinds import KindClassifier
 from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
 from .register import health
 from .settings import Settings
 from .store import CommitmentStore
-from .kinds import KindClassifier
 from .themes import group_cards
+
 
 class LocalEngine:
     name = "local"

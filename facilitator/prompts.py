@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from .errors import ConfigError
+from .files import first_error
 from .models import PromptVersion, Strict
 
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
@@ -109,7 +110,7 @@ def parse_prompt(text: str, *, source: str = "<prompt>") -> Prompt:
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
         )
     except ValidationError as e:
-        raise PromptError(f"{source}: {_first_error(e)}") from None
+        raise PromptError(f"{source}: {first_error(e)}") from None
     used = set()
     for part in (prompt.system, prompt.user):
         t = Template(part)
@@ -146,7 +147,3 @@ def fence(tag: str, data: Any) -> str:
     return f"<{tag}>\n{body}\n</{tag}>"
 
 
-def _first_error(e: ValidationError) -> str:
-    err = e.errors()[0]
-    where = ".".join(str(x) for x in err["loc"]) or "header"
-    return f"{where}: {err['msg']}"

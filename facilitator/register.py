@@ -27,8 +27,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .cards import _first_error, read_text
 from .errors import InputError
+from .files import first_error, parse_json, read_text
 from .models import Commitment, Register
 
 MD_FIELDS = {
@@ -48,13 +48,7 @@ _FIELD = re.compile(r"^([A-Za-z_ ]{2,30}):\s*(.*)$")
 
 
 def parse_register_json(raw: str, source: str = "register") -> Register:
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InputError(
-            f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); "
-            'expected {"commitments": [{"id": ..., "title": ..., "text": ...}]}'
-        ) from None
+    data = parse_json(raw, source, '{"commitments": [{"id": ..., "title": ..., "text": ...}]}')
     if isinstance(data, list):
         data = {"commitments": data}
     if not isinstance(data, dict):
@@ -111,7 +105,7 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
         try:
             commitments.append(Commitment.model_validate(data))
         except ValidationError as e:
-            raise InputError(f"{source}: commitment {cid}: {_first_error(e)}") from None
+            raise InputError(f"{source}: commitment {cid}: {first_error(e)}") from None
     return _checked(Register(commitments=commitments), source)
 
 
@@ -158,7 +152,7 @@ def _register_error(e: ValidationError, data: dict) -> str:
         if err["type"] == "missing":
             return f"commitment {cid}: missing field '{field}'; add it"
         return f"commitment {cid}: {field}: {err['msg']}"
-    return _first_error(e)
+    return first_error(e)
 
 
 def register_hash(register: Register) -> str:

@@ -54,7 +54,7 @@ def safe_markdown_text(text: str, roster: Iterable[str] = ()) -> str:
 def load_roster(path) -> list[str]:
     from pathlib import Path
 
-    from .cards import read_text
+    from .files import read_text
 
     names = [line.strip() for line in read_text(Path(path), "roster").splitlines()]
     return [n for n in names if n and not n.startswith("#")]
