@@ -98,7 +98,7 @@ def main() -> None:
         [sys.executable, __file__, "--cold-child", str(args.sizes[0])], capture_output=True, text=True, check=True
     )
     f = json.loads(first.stdout.strip().splitlines()[-1])
-    print(f"first run ever ({args.sizes[0]} cards; trains the kind classifier, indexes the register): "
+    print(f"first run ever ({args.sizes[0]} cards; empty data dir, so the register is indexed too): "
           f"{f['process_total']:.0f} ms, peak RSS {f['peak_rss_mb']:.0f} MB\n")
     print("| cards | warm embed ms | warm group ms | warm coverage ms | warm total ms | cold total ms "
           "(process) | cold peak RSS MB |")
