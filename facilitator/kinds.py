@@ -12,15 +12,14 @@ cached in the data directory, keyed by the examples' hash.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import linear
 from .models import KINDS, Card, Kind
 
 EXAMPLES = Path(__file__).parent / "data" / "kind_examples.jsonl"
@@ -135,21 +134,6 @@ class CardKind:
     confidence: float
 
 
-@dataclass
-class _Linear:
-    classes: list[str]
-    coef: np.ndarray
-    intercept: np.ndarray
-
-    def proba(self, x: np.ndarray) -> np.ndarray:
-        z = x @ self.coef.T + self.intercept
-        if z.shape[1] == 1:  # binary models keep one logit, for classes[1]
-            z = np.hstack([np.zeros_like(z), z])
-        z -= z.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        return p / p.sum(axis=1, keepdims=True)
-
-
 def load_examples(path: Path = EXAMPLES) -> list[dict]:
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for r in rows:
@@ -158,18 +142,9 @@ def load_examples(path: Path = EXAMPLES) -> list[dict]:
     return rows
 
 
-def _fit(x: np.ndarray, y: list[str]) -> _Linear:
-    from sklearn.linear_model import LogisticRegression
-
-    m = LogisticRegression(C=2.0, max_iter=3000)
-    m.fit(x, y)
-    return _Linear([str(c) for c in m.classes_], m.coef_, m.intercept_)
-
-
 def model_key(embedder_name: str, examples: Path = EXAMPLES) -> str:
     """Identifies a fit: the examples, the features and the embedder."""
-    raw = examples.read_bytes()
-    return hashlib.sha256(raw + FEATURE_VERSION.encode() + embedder_name.encode()).hexdigest()[:16]
+    return linear.model_key(examples.read_bytes(), FEATURE_VERSION, embedder_name)
 
 
 class KindClassifier:
@@ -180,19 +155,21 @@ class KindClassifier:
     def __init__(self, embedder, cache_dir: Path | None = None, examples: Path = EXAMPLES):
         key = model_key(embedder.name, examples)
         cache = cache_dir / f"kind-model-{key}.npz" if cache_dir else None
-        for path in (SHIPPED, cache):
-            if path and path.exists() and _key_of(path) == key:
-                self._kind, self._fear = _load(path)
-                return
+        if models := linear.load([SHIPPED, cache], ["kind", "fear"], key):
+            self._kind, self._fear = models["kind"], models["fear"]
+            return
         rows = load_examples(examples)
         cards = [Card(id=str(i), text=r["text"], column=r.get("column")) for i, r in enumerate(rows)]
         x = features(cards, embedder.embed([c.text for c in cards]))
-        self._kind = _fit(x, [r["kind"] for r in rows])
+        self._kind = linear.fit(x, [r["kind"] for r in rows])
         fear_rows = [i for i, r in enumerate(rows) if r["kind"] == "fear"]
-        self._fear = _fit(x[fear_rows], [rows[i]["fear_type"] or "other" for i in fear_rows])
+        self._fear = linear.fit(x[fear_rows], [rows[i]["fear_type"] or "other" for i in fear_rows])
         if cache:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            _save(cache, self._kind, self._fear, key)
+            linear.save(cache, self.models, key)
+
+    @property
+    def models(self) -> dict[str, linear.Linear]:
+        return {"kind": self._kind, "fear": self._fear}
 
     def classify(self, cards: list[Card], vectors: np.ndarray) -> list[CardKind]:
         if not cards:
@@ -215,38 +192,9 @@ class KindClassifier:
         return out
 
 
-def _save(path: Path, kind: _Linear, fear: _Linear, key: str) -> None:
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
-    np.savez(
-        tmp,
-        key=np.array(key),
-        kind_classes=np.array(kind.classes), kind_coef=kind.coef, kind_intercept=kind.intercept,
-        fear_classes=np.array(fear.classes), fear_coef=fear.coef, fear_intercept=fear.intercept,
-    )
-    tmp.replace(path)  # atomic: a concurrent process never reads half a file
-
-
-def _key_of(path: Path) -> str | None:
-    with np.load(path) as d:
-        return str(d["key"]) if "key" in d.files else None
-
-
-def _load(path: Path) -> tuple[_Linear, _Linear]:
-    d = np.load(path)
-    return (
-        _Linear(list(d["kind_classes"]), d["kind_coef"], d["kind_intercept"]),
-        _Linear(list(d["fear_classes"]), d["fear_coef"], d["fear_intercept"]),
-    )
-
-
 if __name__ == "__main__":  # python -m facilitator.kinds: refit the shipped weights
     from .embeddings import local_embedder
 
     SHIPPED.unlink(missing_ok=True)
-    tmp_dir = SHIPPED.parent / ".fit"
-    clf = KindClassifier(local_embedder(), cache_dir=tmp_dir)
-    _save(SHIPPED, clf._kind, clf._fear, model_key(local_embedder().name))
-    for f in tmp_dir.glob("*"):
-        f.unlink()
-    tmp_dir.rmdir()
+    linear.save(SHIPPED, KindClassifier(local_embedder()).models, model_key(local_embedder().name))
     print(f"wrote {SHIPPED}")
