@@ -18,11 +18,13 @@ st.title(retro.title)
 st.caption(f"Team {md(retro.team)} · anonymity threshold k = {retro.k} · {retro.vote_budget} dots per participant")
 phase_bar(retro.phase)
 
-with st.expander("Links", expanded=retro.phase == "collect"):
+# Collapsed, and the key only behind an explicit toggle: this is the screen
+# most likely to be projected to the room.
+with st.expander("Links", expanded=False):
     st.markdown("Participant link (share it):")
     st.code(join_link(retro), language=None)
-    if key:
-        st.markdown("Your facilitator link (keep it private):")
+    if key and st.toggle("Show my facilitator link (keep it private; don't project it)", key="show_fac_link",
+                         value=False):
         st.code(facilitator_link(retro.id, key), language=None)
 
 
@@ -101,7 +103,8 @@ def analysis_progress() -> None:
         _progress()
         return
     if state.status == "failed":
-        st.error(state.error or "The analysis failed; your cards are safe.")
+        # The error carries exception (and possibly provider) text: never render it as Markdown.
+        st.error(md(state.error) if state.error else "The analysis failed; your cards are safe.")
     if state.stale:
         st.warning("The last analysis stopped reporting (the server may have restarted).")
     if state.status in ("idle", "failed") or state.stale:

@@ -1,4 +1,11 @@
-"""The participant's page: join by link, write cards blind, follow the phases, vote."""
+"""The participant's page: join by link, write cards blind, follow the phases, vote.
+
+The participant's secret lives only in this browser session's server-side
+state: it is never taken from the page address (a link with a preset secret
+would let whoever handed it out read and edit those cards before reveal) nor
+written to it. A full page reload therefore starts a new participant session;
+cards already written stay in the retro but can't be edited from the new one.
+"""
 
 import uuid
 
@@ -27,12 +34,12 @@ except RetroNotFound as e:
     st.error(str(e))
     st.stop()
 
-# The session secret lives in session state and in the address (so a refresh
-# keeps your cards editable); the server only stores a salted hash of it.
-token = st.session_state.get(f"token:{retro.id}") or st.query_params.get("me") or new_token()
+# The session secret lives in session state only (never in, or from, the
+# address); the server only stores a salted hash of it.
+token = st.session_state.get(f"token:{retro.id}") or new_token()
 st.session_state[f"token:{retro.id}"] = token
-if st.query_params.get("me") != token:
-    st.query_params["me"] = token
+if "me" in st.query_params:  # links from older versions carried it: drop, never adopt
+    del st.query_params["me"]
 
 if retro.published:
     st.title(retro.title)
@@ -52,6 +59,19 @@ phase_bar(retro.phase)
 watch_and_rerun(svc, retro)
 
 
+def _submit_card() -> None:
+    """Runs before the rerun, so it may still clear the text box on success."""
+    try:
+        svc.add_card(retro.id, token, st.session_state.get("new_column") or retro.columns[0],
+                     st.session_state.get("new_text", ""), st.session_state[f"idem:{retro.id}"])
+    except FacilitatorError as e:
+        st.session_state["card_error"] = str(e)
+    else:
+        st.session_state[f"idem:{retro.id}"] = uuid.uuid4().hex
+        st.session_state["new_text"] = ""
+        st.session_state["card_added"] = True
+
+
 def collect() -> None:
     mine = svc.my_cards(retro.id, token)
     st.subheader("Write your cards")
@@ -59,21 +79,18 @@ def collect() -> None:
         f"Only you can see your cards until the facilitator reveals them. "
         f"You have written {len(mine)} of {s.max_cards_per_participant}."
     )
-    idem = st.session_state.setdefault(f"idem:{retro.id}", uuid.uuid4().hex)
-    with st.form("new_card", clear_on_submit=True):
-        column = st.selectbox("Column", retro.columns, key="new_column")
-        text = st.text_area("Your card", max_chars=s.max_card_chars, key="new_text",
-                            placeholder="One thought per card. Don't name people.")
-        sent = st.form_submit_button("Add card", type="primary")
-    if sent:
-        try:
-            svc.add_card(retro.id, token, column, text, idem)
-        except FacilitatorError as e:
-            st.warning(str(e))
-        else:
-            st.session_state[f"idem:{retro.id}"] = uuid.uuid4().hex
-            st.toast("Card added")
-            st.rerun()
+    st.session_state.setdefault(f"idem:{retro.id}", uuid.uuid4().hex)
+    # No clear_on_submit: a refused card (limit, rate, phase change) stays in the
+    # box; the callback clears it only once the card is stored.
+    with st.form("new_card"):
+        st.selectbox("Column", retro.columns, key="new_column")
+        st.text_area("Your card", max_chars=s.max_card_chars, key="new_text",
+                     placeholder="One thought per card. Don't name people.")
+        st.form_submit_button("Add card", type="primary", on_click=_submit_card)
+    if err := st.session_state.pop("card_error", None):
+        st.warning(err)
+    if st.session_state.pop("card_added", False):
+        st.toast("Card added")
     if not mine:
         return
     st.subheader("Your cards")

@@ -153,7 +153,7 @@ def publish_panel(svc: RetroService, retro: Retro) -> None:
     try:
         preview = svc.preview(retro.id)
     except FacilitatorError as e:
-        st.error(str(e))
+        st.error(md(str(e)))
         return
     s = preview.summary
     st.subheader("Preview of what will be published")
@@ -168,6 +168,12 @@ def publish_panel(svc: RetroService, retro: Retro) -> None:
             st.markdown(f"- **{f.kind.replace('_', ' ')}** in {md(f.where)}: {md(f.detail)}")
     else:
         st.success("Nothing in the preview looks identifying.")
+    if preview.blocking:
+        st.error(
+            "Publishing is refused while the preview repeats a fear card word for word ("
+            + md(", ".join(f.where for f in preview.blocking))
+            + "). Fears are published only paraphrased: edit that label, summary or note in Review first."
+        )
     st.caption(
         f"Themes raised by fewer than {MIN_PEOPLE_PER_THEME} people are merged into “Other concerns”; "
         "names and contact details are replaced; no card text is published."
@@ -180,11 +186,19 @@ def publish_panel(svc: RetroService, retro: Retro) -> None:
 
     with st.container(border=True):
         st.markdown(to_markdown(s))
-    approved = st.checkbox("I have read this preview and approve publishing it", key="approve")
-    if st.button("Publish", type="primary", key="publish", disabled=counts.contributors < retro.k):
-        try:
-            svc.publish(retro.id, approved=approved)
-        except FacilitatorError as e:
-            st.warning(str(e))
-        else:
-            st.rerun()
+    # The approval is for this preview's revision: the checkbox is per revision,
+    # and the button's callback carries the revision it was shown with, so an
+    # edit made meanwhile (another tab) makes publish refuse instead of
+    # publishing something nobody read.
+    st.checkbox("I have read this preview and approve publishing it", key=f"approve:{preview.rev}")
+    st.button("Publish", type="primary", key="publish", on_click=_publish, args=(svc, retro.id, preview.rev),
+              disabled=counts.contributors < retro.k or bool(preview.blocking))
+    if err := st.session_state.pop("publish_error", None):
+        st.warning(err)
+
+
+def _publish(svc: RetroService, retro_id: str, rev: int) -> None:
+    try:
+        svc.publish(retro_id, approved=bool(st.session_state.get(f"approve:{rev}")), rev=rev)
+    except FacilitatorError as e:
+        st.session_state["publish_error"] = str(e)

@@ -5,12 +5,18 @@ approves it. The preview is already the anonymised summary:
 
 - a theme is shown on its own only if its cards come from at least
   ``MIN_PEOPLE_PER_THEME`` different people; smaller themes are merged into one
-  "Other concerns" theme (their coverage is dropped and their actions are
-  re-worded so the theme cannot be read back out of them);
+  "Other concerns" theme (their coverage is dropped and every action linked to
+  one of them is re-worded, so the theme cannot be read back out of it); if the
+  merged bucket itself comes from fewer than that many people it is withheld
+  (no subgroup below the floor is ever published). The bucket's id
+  ``OTHER_ID`` is reserved: an analysis theme with that id is renamed;
+- the model transcript (every prompt, with the card texts) is dropped;
 - every text that came from a card or a model is scrubbed (names from the
   roster, e-mail addresses, handles, phone numbers, links);
 - flags list what could still identify someone: names found (and replaced),
   verbatim fear text (a run of words copied from a fear card), tiny themes.
+  Verbatim fear text blocks publication (``Preview.blocking``) until the
+  facilitator paraphrases it.
 
 The exports (Markdown, JSON, actions as CSV) are produced from the published
 summary only; card text never appears in them.
@@ -37,7 +43,7 @@ OTHER_LABEL = "Other concerns"
 VERBATIM_WORDS = 6
 """A run of this many words copied from a fear card counts as verbatim."""
 
-FlagKind = Literal["name", "verbatim", "tiny_theme", "action_reworded"]
+FlagKind = Literal["name", "verbatim", "tiny_theme", "action_reworded", "action_withheld"]
 
 
 class Flag(Strict):
@@ -65,6 +71,13 @@ class PublishedSummary(Strict):
 class Preview(Strict):
     summary: PublishedSummary
     flags: list[Flag]
+    rev: int = 0
+    """The retro revision the preview was built from; approval is for this one."""
+
+    @property
+    def blocking(self) -> list[Flag]:
+        """Flags that refuse publication until fixed (verbatim fear text)."""
+        return [f for f in self.flags if f.kind == "verbatim"]
 
 
 def _words(text: str) -> list[str]:
@@ -95,66 +108,106 @@ def build_preview(
     roster: Sequence[str] = (),
     votes: Mapping[str, int] | None = None,
     register: Register | None = None,
+    rev: int = 0,
 ) -> Preview:
     """Anonymise ``analysis`` for publication and say what was changed or looks risky.
+
+    The model transcript is dropped. ``rev`` is the retro revision the preview
+    is built from (``RetroService.publish`` checks approval against it).
 
     ``authors`` maps card id to an opaque per-retro author tag; it is only
     used to count distinct people per theme and is not part of the result.
     """
-    a = analysis.model_copy(deep=True)
+    # The model transcript (every prompt, with the card texts) never leaves the room.
+    a = analysis.model_copy(deep=True, update={"transcript": None})
     flags: list[Flag] = []
     votes = dict(votes or {})
 
-    # 1. Tiny themes go into "Other concerns".
-    def people(t: Theme) -> int:
-        return len({authors.get(c) for c in t.card_ids if authors.get(c)})
+    # 0. OTHER_ID is reserved for the merged bucket: a theme the analysis happened
+    # to call that is renamed in the published copy (with everything pointing at it).
+    _free_reserved_id(a, votes)
 
-    tiny = [t for t in a.themes if people(t) < MIN_PEOPLE_PER_THEME]
+    # 1. Tiny themes go into "Other concerns" -- and if even that bucket comes
+    # from fewer than MIN_PEOPLE_PER_THEME people, it is withheld altogether.
+    def people_of(card_ids: Sequence[str]) -> int:
+        return len({authors.get(c) for c in card_ids if authors.get(c)})
+
+    tiny = [t for t in a.themes if people_of(t.card_ids) < MIN_PEOPLE_PER_THEME]
     tiny_ids = {t.id for t in tiny}
+    keep_bucket = False
     if tiny:
         other_cards = [c for t in tiny for c in t.card_ids]
+        keep_bucket = people_of(other_cards) >= MIN_PEOPLE_PER_THEME
+        fate = f'merged into "{OTHER_LABEL}"' if keep_bucket else "withheld"
         for t in tiny:
             flags.append(
                 Flag(
                     kind="tiny_theme",
                     where=f"theme {t.id}",
-                    detail=f"raised by fewer than {MIN_PEOPLE_PER_THEME} people: merged into "
-                    f'"{OTHER_LABEL}" ({t.kind}, {len(t.card_ids)} card(s))',
+                    detail=f"raised by fewer than {MIN_PEOPLE_PER_THEME} people: {fate} "
+                    f"({t.kind}, {len(t.card_ids)} card(s))",
+                )
+            )
+        if not keep_bucket:
+            flags.append(
+                Flag(
+                    kind="tiny_theme",
+                    where=f'"{OTHER_LABEL}"',
+                    detail=f"the smaller themes together come from fewer than {MIN_PEOPLE_PER_THEME} people, "
+                    "so they are left out of the summary entirely (no label, count or card ids)",
                 )
             )
         kept = [t for t in a.themes if t.id not in tiny_ids]
-        kept.append(
-            Theme(
-                id=OTHER_ID,
-                label=OTHER_LABEL,
-                kind="other",
-                card_ids=other_cards,
-                summary=f"{len(tiny)} smaller theme(s), each raised by fewer than "
-                f"{MIN_PEOPLE_PER_THEME} people, merged so that nobody can be singled out.",
+        if keep_bucket:
+            kept.append(
+                Theme(
+                    id=OTHER_ID,
+                    label=OTHER_LABEL,
+                    kind="other",
+                    card_ids=other_cards,
+                    summary=f"{len(tiny)} smaller theme(s), each raised by fewer than "
+                    f"{MIN_PEOPLE_PER_THEME} people, merged so that nobody can be singled out.",
+                )
             )
-        )
         a.themes = kept
         a.coverage = [c for c in a.coverage if c.theme_id not in tiny_ids]
+        cited = {c.theme_id: set(c.commitment_ids) for c in a.coverage}
+        actions = []
         for act in a.actions:
-            if set(act.theme_ids) & tiny_ids:
-                act.theme_ids = list(dict.fromkeys(OTHER_ID if x in tiny_ids else x for x in act.theme_ids))
-                if act.theme_ids == [OTHER_ID]:
-                    flags.append(
-                        Flag(
-                            kind="action_reworded",
-                            where=f"action {act.id}",
-                            detail="it named a theme raised by fewer than "
-                            f"{MIN_PEOPLE_PER_THEME} people; its title is replaced by a neutral one",
-                        )
+            if not set(act.theme_ids) & tiny_ids:
+                actions.append(act)
+                continue
+            big = [x for x in act.theme_ids if x not in tiny_ids]
+            if not big and not keep_bucket:
+                flags.append(
+                    Flag(
+                        kind="action_withheld",
+                        where=f"action {act.id}",
+                        detail=f"it only concerns themes raised by fewer than {MIN_PEOPLE_PER_THEME} people, "
+                        "which are withheld; it is left out of the summary (keep it in the team's own notes)",
                     )
-                    act.title = {
-                        "fix": "Agree a fix for one of the other concerns raised in the room",
-                        "reassure": "Share the relevant commitment with the team for one of the other concerns",
-                        "escalate": "Escalate one of the other concerns to the commitment owner for a written answer",
-                    }[act.kind]
-        votes[OTHER_ID] = sum(votes.pop(t, 0) for t in tiny_ids)
-        if not votes[OTHER_ID]:
-            votes.pop(OTHER_ID)
+                )
+                continue
+            # Any link to a tiny theme rewords the action, even next to a large
+            # theme: its title could name what the small group raised.
+            flags.append(
+                Flag(
+                    kind="action_reworded",
+                    where=f"action {act.id}",
+                    detail="it named a theme raised by fewer than "
+                    f"{MIN_PEOPLE_PER_THEME} people; its title is replaced by a neutral one",
+                )
+            )
+            act.title = _neutral_title(act.kind, linked=bool(big), other=keep_bucket)
+            act.theme_ids = big + ([OTHER_ID] if keep_bucket else [])
+            # Commitments cited only for a tiny fear would say what it was about.
+            allowed = set().union(*(cited.get(x, set()) for x in big)) if big else set()
+            act.commitment_ids = [c for c in act.commitment_ids if c in allowed]
+            actions.append(act)
+        a.actions = actions
+        tiny_votes = sum(votes.pop(t, 0) for t in tiny_ids)
+        if keep_bucket and tiny_votes:
+            votes[OTHER_ID] = tiny_votes
 
     # 2. Scrub every free text that came from a card or a model; flag what changed.
     def clean(text: str, where: str) -> str:
@@ -199,9 +252,53 @@ def build_preview(
         register_version=register.version if register else None,
         analysis=a,
         votes=votes,
-        merged_themes=len(tiny),
+        merged_themes=len(tiny) if keep_bucket else 0,
     )
-    return Preview(summary=summary, flags=flags)
+    return Preview(summary=summary, flags=flags, rev=rev)
+
+
+_NEUTRAL = {
+    # (linked to a large theme too, the bucket is published)
+    (False, True): {
+        "fix": "Agree a fix for one of the other concerns raised in the room",
+        "reassure": "Share the relevant commitment with the team for one of the other concerns",
+        "escalate": "Escalate one of the other concerns to the commitment owner for a written answer",
+    },
+    (True, True): {
+        "fix": "Agree fixes for the linked themes, including one of the other concerns raised in the room",
+        "reassure": "Share the relevant commitments with the team for the linked themes and one of the other concerns",
+        "escalate": "Escalate the linked themes and one of the other concerns to the commitment owner for a written answer",
+    },
+    (True, False): {
+        "fix": "Agree fixes for the linked themes",
+        "reassure": "Share the relevant commitments with the team for the linked themes",
+        "escalate": "Escalate the linked themes to the commitment owner for a written answer",
+    },
+}
+
+
+def _neutral_title(kind: str, *, linked: bool, other: bool) -> str:
+    return _NEUTRAL[(linked, other)][kind]
+
+
+def _free_reserved_id(a: Analysis, votes: dict[str, int]) -> None:
+    """Rename a theme whose id is OTHER_ID (the analysis chose it) so the bucket
+    id stays unambiguous; coverage, actions and votes follow."""
+    if a.theme(OTHER_ID) is None:
+        return
+    used = {t.id for t in a.themes}
+    n = 1
+    while f"{OTHER_ID}-{n}" in used:
+        n += 1
+    new = f"{OTHER_ID}-{n}"
+    a.theme(OTHER_ID).id = new
+    for c in a.coverage:
+        if c.theme_id == OTHER_ID:
+            c.theme_id = new
+    for act in a.actions:
+        act.theme_ids = [new if x == OTHER_ID else x for x in act.theme_ids]
+    if OTHER_ID in votes:
+        votes[new] = votes.pop(OTHER_ID)
 
 
 def to_markdown(summary: PublishedSummary, register: Register | None = None) -> str:

@@ -5,10 +5,14 @@ pages only call this.
 Anonymity, and why the tables look the way they do
 ---------------------------------------------------
 A participant has no account and no name. Each browser session makes a random
-secret (``new_token()``) and keeps it (session state and the page address, so
-a refresh keeps it). The database only ever sees ``HMAC(retro salt, secret)``,
-the *tag*; the salt is per retro, so tags cannot be linked across retros and
-the secret cannot be recovered from them.
+secret (``new_token()``) and keeps it in its server-side session state only.
+It is never read from or written to the page address: a secret taken from a
+link could be pre-set by whoever hands out the link (who could then read and
+edit those cards before reveal). The price is that a full page reload starts a
+new participant session (cards already written stay in the retro, but can no
+longer be edited from the new session). The database only ever sees
+``HMAC(retro salt, secret)``, the *tag*; the salt is per retro, so tags cannot
+be linked across retros and the secret cannot be recovered from them.
 
 - ``participants`` holds one tag per joined session: it gives the participant
   count and the rate-limit window (one overwritten counter, not a log).
@@ -16,10 +20,11 @@ the secret cannot be recovered from them.
   reveal, enforces cards-per-participant, and lets the publish gate count how
   many *different people* a theme comes from (DOMAIN: a theme is shown on its
   own only if at least 3 people raised it). Keeping only a list of owned card
-  ids in the browser could do the first, but not the last two, and would be
-  lost on refresh. The tag is never returned by this module (``my_cards`` takes
-  the secret and compares), never exported, and it is erased (set to NULL),
-  together with votes and participant rows, when the retro is published.
+  ids in the browser could do the first, but not the last two. The tag is
+  never returned by this module (``my_cards`` takes the secret and compares),
+  never exported, and it is erased (set to NULL), together with votes and
+  participant rows (which hold a per-person rate-limit timestamp), when the
+  retro is published.
 - cards have no timestamps (time of writing identifies people); ``seq`` only
   orders them.
 
@@ -526,6 +531,15 @@ class RetroService:
                 return retro
             if PHASES.index(to_phase) != i + 1:
                 raise NotAllowed(f"the retro is in {PHASE_LABELS[retro.phase]}; the next phase is {PHASE_LABELS[PHASES[i + 1]]}")
+            if retro.phase in ("analyse", "review"):
+                run = conn.execute(
+                    select(t.analyses.c.status, t.analyses.c.heartbeat).where(t.analyses.c.retro_id == retro_id)
+                ).first()
+                if run is not None and run[0] == "running" and self.clock() - run[1] < STALE_RUN_S:
+                    raise NotAllowed(
+                        "the analysis is still running; wait for it to finish before moving on "
+                        "(its result would otherwise replace the themes mid-vote)"
+                    )
             if to_phase == "reveal":
                 n = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
                 if n == 0:
@@ -602,6 +616,17 @@ class RetroService:
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
             if row["run_id"] != run_id:
                 return  # superseded by a newer run
+            if retro.phase not in ("analyse", "review"):
+                # The retro moved on (a stale run, or another process): votes and
+                # review edits refer to the current themes, so the result is dropped.
+                conn.execute(
+                    update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(
+                        status="done" if row["original_json"] else "failed", step="discarded", progress=1.0,
+                        error="The re-run finished after the retro left Review; its result was discarded.",
+                    )
+                )
+                conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
+                return
             values = {"status": "done", "step": "done", "progress": 1.0, "original_json": analysis.model_dump_json(), "error": None}
             if not row["keep_edits"]:
                 values["edited_json"] = None
@@ -733,12 +758,14 @@ class RetroService:
         return build_preview(
             analysis, cards, authors, title=retro.title, team=retro.team,
             participants=self._counts(conn, retro.id).participants, k=retro.k, today=self.today(),
-            roster=retro.roster, votes=votes, register=register,
+            roster=retro.roster, votes=votes, register=register, rev=retro.rev,
         )
 
-    def publish(self, retro_id: str, *, approved: bool) -> Publication:
+    def publish(self, retro_id: str, *, approved: bool, rev: int) -> Publication:
         """Publish the previewed summary. Refused without approval, outside the
-        Publish phase, or when fewer than k people wrote cards."""
+        Publish phase, when fewer than k people wrote cards, when the retro
+        changed since the approved preview (``rev`` is ``Preview.rev``), or while
+        the preview repeats fear card text verbatim."""
         if not approved:
             raise NotAllowed("nothing leaves the room without the facilitator's approval: tick the approval box")
         with self.db.write() as conn:
@@ -753,7 +780,18 @@ class RetroService:
                     f"only {counts.contributors} people wrote cards; this retro needs at least {retro.k} "
                     "(its anonymity threshold) before anything is published"
                 )
+            if rev != retro.rev:
+                raise NotAllowed(
+                    "the retro changed since you read this preview (an edit in another tab or window); "
+                    "read the new preview and approve it again"
+                )
             preview = self._preview(conn, retro)
+            if preview.blocking:
+                where = ", ".join(f.where for f in preview.blocking)
+                raise NotAllowed(
+                    f"publishing is refused: {where} repeats the words of a fear card. Fears are published "
+                    "only paraphrased: edit the label or summary in Review, then approve the new preview"
+                )
             register = None
             if retro.register_id:
                 reg_json = conn.execute(select(t.registers.c.register_json).where(t.registers.c.id == retro.register_id)).scalar()
@@ -773,9 +811,11 @@ class RetroService:
                         title=a.title, kind=a.kind, owner_role=a.owner_role, due=a.due, status="open",
                     )
                 )
-            # Erase what linked cards and votes to sessions: it was only needed until now.
+            # Erase what linked cards and votes to sessions, and the per-person
+            # participant rows (tag, rate-limit timestamp): only needed until now.
             conn.execute(update(t.cards).where(t.cards.c.retro_id == retro_id).values(author_tag=None))
             conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id))
+            conn.execute(delete(t.participants).where(t.participants.c.retro_id == retro_id))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase="published", rev=retro.rev + 1))
             return Publication(pub_id, retro_id, preview.summary, md)
 

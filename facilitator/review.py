@@ -4,7 +4,8 @@ Each function takes an ``Analysis`` and returns a new one; nothing is changed
 in place, so the original (the AI's suggestion) is always there to restore.
 The edits keep the structural invariants of ``facilitator.checks``: every card
 in exactly one theme, no empty theme, coverage only for fears, actions only
-linking themes that exist.
+linking themes that exist; and fears and flaws never end up in one theme
+(merging or moving cards across them is refused).
 """
 
 from __future__ import annotations
@@ -27,6 +28,18 @@ def _theme(a: Analysis, theme_id: str) -> Theme:
     if t is None:
         raise InputError(f"theme {theme_id!r} does not exist; reload the page")
     return t
+
+
+_MIXED = (
+    "fears and flaws never share a theme: a fear is its own object. Keep them apart, "
+    "or change one theme's kind first if it was mislabelled"
+)
+
+
+def _no_fear_flaw_mix(kinds: Iterable[Kind]) -> None:
+    kinds = set(kinds)
+    if {"fear", "flaw"} <= kinds:
+        raise InputError(_MIXED)
 
 
 def _new_theme_id(a: Analysis) -> str:
@@ -77,6 +90,7 @@ def merge_themes(a: Analysis, into: str, others: Iterable[str]) -> Analysis:
     out = _copy(a)
     target = _theme(out, into)
     others = [o for o in others if o != into]
+    _no_fear_flaw_mix([target.kind, *(_theme(out, o).kind for o in others)])
     for oid in others:
         src = _theme(out, oid)
         target.card_ids.extend(src.card_ids)
@@ -112,6 +126,7 @@ def move_cards(a: Analysis, card_ids: Iterable[str], to_theme: str) -> Analysis:
     known = {cid for t in out.themes for cid in t.card_ids}
     if moving - known:
         raise InputError("some of those cards are in no theme; reload the page")
+    _no_fear_flaw_mix([target.kind, *(t.kind for t in out.themes if moving & set(t.card_ids))])
     for t in out.themes:
         if t is not target:
             t.card_ids = [c for c in t.card_ids if c not in moving]

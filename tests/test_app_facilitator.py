@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from tests.retro_helpers import ColumnEngine, app_page, make_service, seeded_retro, use_engine
@@ -30,14 +31,47 @@ def test_wrong_or_missing_key_is_refused():
     assert "facilitator link" in at.warning[0].value
 
 
+def _page_dump(at) -> str:
+    """Every element of the rendered page (all element types, their full protos)."""
+    out: list[str] = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            out.append(str(proto))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at._tree)
+    return "\n".join(out)
+
+
 def test_live_counts_never_show_who_wrote_what():
-    svc = make_service()
-    c, _ = seeded_retro(svc, people=4)
+    from sqlalchemy import select
+
+    from facilitator import db as t
+
+    svc = make_service(max_cards_per_minute=100)
+    c, toks = seeded_retro(svc, people=4)
+    svc.add_card(c.retro_id, toks[0], "Worries", "An extra worry from the first person", "extra-1")
+    svc.add_card(c.retro_id, toks[0], "Worries", "Another extra worry from the first person", "extra-2")
+    with svc.db.read() as conn:
+        tags = set(conn.execute(select(t.cards.c.author_tag).where(t.cards.c.retro_id == c.retro_id)).scalars())
+    secrets = tags | set(toks)
     at = _console(c).run()
     assert not at.exception
+    # Collect: totals only, and not a word of any card (blind for the facilitator too).
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Participants"] == "4" and metrics["Cards"] == "12"
-    assert not any("Person" in t.value for t in at.text)  # blind for the facilitator too
+    assert metrics == {"Participants": "4", "Cards": "14", "People who wrote cards": "4", "Voted": "0"}
+    page = _page_dump(at)
+    assert "Person" not in page and "extra worry" not in page
+    assert not any(x in page for x in secrets)
+    # Reveal: every card is on the board, still with nothing that ties it to a writer.
+    at.button(key="next_phase").click().run()
+    page = _page_dump(at)
+    assert sum("Person" in x.value for x in at.text) == 12 and "Another extra worry" in page
+    assert not any(x in page for x in secrets)
+    assert {m.label for m in at.metric} == set(metrics)  # no per-person breakdown appeared
 
 
 def test_phases_analysis_in_background_and_review():
@@ -87,6 +121,34 @@ def test_phases_analysis_in_background_and_review():
     assert not at.exception
 
 
+def test_a_failure_message_is_shown_as_text_not_markdown():
+    from facilitator.scrub import safe_markdown_text
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="reveal")
+    use_engine(ColumnEngine(fail=RuntimeError("**boom** <img src=x onerror=alert(1)> [click](http://evil.example)")))
+    at = _console(c).run()
+    at.button(key="next_phase").click().run()
+    state = _wait_done(svc, c.retro_id)
+    at.run()
+    shown = at.error[0].value
+    assert shown == safe_markdown_text(state.error)
+    assert "**boom**" not in shown and "](" not in shown
+    assert re.search(r"(?<!\\)<img", shown) is None  # only as an escaped, literal "\<img"
+
+
+def test_links_are_collapsed_and_the_key_needs_an_explicit_show():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3)
+    at = _console(c).run()
+    links = at.expander[0]
+    assert links.label == "Links" and not links.proto.expanded
+    assert any("/join?code=" in x.value for x in at.code)
+    assert not any(c.facilitator_key in x.value for x in at.code)
+    at.toggle(key="show_fac_link").set_value(True).run()
+    assert any(c.facilitator_key in x.value for x in at.code)
+
+
 def test_failed_analysis_is_shown_and_retryable():
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="reveal")
@@ -117,16 +179,52 @@ def test_publish_with_approval_gives_a_read_only_link():
     at.button(key="publish").click().run()
     assert "approval" in at.warning[-1].value
     assert svc.get(c.retro_id).phase == "publish"
-    at.checkbox(key="approve").check()
+    _approval(at).check()
     at.button(key="publish").click().run()
     assert svc.get(c.retro_id).phase == "published"
     assert any("/summary?s=" in x.value for x in at.code)
 
 
+def _approval(at):
+    return next(x for x in at.checkbox if x.key.startswith("approve:"))
+
+
+def test_an_approval_is_for_the_preview_that_was_read():
+    from facilitator import review
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    at = _console(c).run()
+    svc.edit_analysis(c.retro_id, review.rename_theme, "t1", "Renamed in another tab")  # after the preview was read
+    _approval(at).check()
+    at.button(key="publish").click().run()
+    assert svc.get(c.retro_id).phase == "publish"
+    assert any("changed since you read this preview" in w.value for w in at.warning)
+    assert not _approval(at).value  # the new preview needs its own approval
+    assert any("Renamed in another tab" in m.value for m in at.markdown)
+    _approval(at).check()
+    at.button(key="publish").click().run()
+    assert svc.get(c.retro_id).phase == "published"
+
+
+def test_verbatim_fear_text_disables_publishing_with_a_message():
+    from facilitator import review
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="vote")
+    fear = svc.revealed_cards(c.retro_id)[2].text  # "Person 0 says something about worries"
+    for phase in ("discuss", "publish"):
+        svc.advance(c.retro_id, phase)
+    svc.edit_analysis(c.retro_id, review.rename_theme, "t3", fear)
+    at = _console(c).run()
+    assert any("Publishing is refused while the preview repeats a fear card" in e.value for e in at.error)
+    assert at.button(key="publish").disabled
+
+
 def test_carry_over_actions_are_marked_in_the_next_retro():
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="publish")
-    svc.publish(c.retro_id, approved=True)
+    svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)
     nxt = svc.create_retro(team="Dispatch", title="Sprint 43", columns=["A"], register_id=None)
     at = _console(nxt).run()
     assert "Open actions from earlier retros" in [s.value for s in at.subheader]

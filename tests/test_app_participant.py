@@ -11,6 +11,10 @@ def _join(code: str):
     return at
 
 
+def _token(at, retro_id: str) -> str:
+    return at.session_state[f"token:{retro_id}"]
+
+
 def _add(at, text: str, column: str | None = None):
     if column:
         at.selectbox(key="new_column").select(column)
@@ -24,30 +28,55 @@ def test_join_write_edit_delete_blind():
     c, _ = seeded_retro(svc, people=3)
     me = _join(c.join_code)
     assert svc.counts(c.retro_id).participants == 4
-    assert me.query_params["me"]  # the session secret survives a refresh
+    token = _token(me, c.retro_id)
+    assert token and "me" not in me.query_params  # the secret is kept in the session, never in the address
     _add(me, "My worry about the new bot", "Worries")
     assert any(t.value == "My worry about the new bot" for t in me.text)
     # Another participant never sees it before reveal.
     other = _join(c.join_code)
     assert not any("new bot" in t.value for t in other.text)
     # Edit then delete my own card.
-    card_id = svc.my_cards(c.retro_id, me.query_params["me"])[0].id
+    card_id = svc.my_cards(c.retro_id, token)[0].id
     me.text_area(key=f"edit_text:{card_id}").input("My worry, edited")
     me.button(key=f"save:{card_id}").click().run()
-    assert svc.my_cards(c.retro_id, me.query_params["me"])[0].text == "My worry, edited"
+    assert svc.my_cards(c.retro_id, token)[0].text == "My worry, edited"
     me.button(key=f"del:{card_id}").click().run()
-    assert svc.my_cards(c.retro_id, me.query_params["me"]) == []
+    assert svc.my_cards(c.retro_id, token) == []
 
 
-def test_a_refresh_keeps_the_same_participant():
+def test_a_secret_in_the_link_is_never_adopted():
+    """A facilitator handing out join links with a preset ``me=`` must not be
+    able to read or edit those participants' cards: the page ignores it (and a
+    reload, a new session, is therefore a new participant)."""
     svc = make_service()
     c, _ = seeded_retro(svc, people=3)
     me = _join(c.join_code)
-    _add(me, "Written before the refresh")
-    token = me.query_params["me"]
-    again = app_page("join", code=c.join_code, me=token).run()  # a new session, same address
-    assert svc.counts(c.retro_id).participants == 4
-    assert any(t.value == "Written before the refresh" for t in again.text)
+    _add(me, "Written in the first session")
+    first = _token(me, c.retro_id)
+    svc.join(c.retro_id, "preset-by-the-link-giver")
+    for preset in (first, "preset-by-the-link-giver"):
+        again = app_page("join", code=c.join_code, me=preset).run()  # a new session with ?me= in the address
+        assert not again.exception
+        assert _token(again, c.retro_id) not in (first, "preset-by-the-link-giver")
+        assert "me" not in again.query_params
+        assert not any("first session" in t.value for t in again.text)
+        _add(again, f"Mine, not {preset[:8]}'s")
+        assert svc.my_cards(c.retro_id, "preset-by-the-link-giver") == []
+    assert [x.text for x in svc.my_cards(c.retro_id, first)] == ["Written in the first session"]
+    assert svc.counts(c.retro_id).participants == 7  # 3 seeded, me, the preset one, two new sessions
+
+
+def test_a_refused_card_stays_in_the_box_and_an_accepted_one_is_cleared(monkeypatch):
+    monkeypatch.setenv("RETRO_MAX_CARDS_PER_MINUTE", "1")
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=0)
+    me = _join(c.join_code)
+    _add(me, "first")
+    assert me.text_area(key="new_text").value == ""  # stored: the box is ready for the next card
+    _add(me, "a long careful card I do not want to lose")
+    assert "try again in" in me.warning[0].value
+    assert me.text_area(key="new_text").value == "a long careful card I do not want to lose"
+    assert [x.text for x in svc.my_cards(c.retro_id, _token(me, c.retro_id))] == ["first"]
 
 
 def test_limits_show_friendly_messages(monkeypatch):
@@ -94,6 +123,6 @@ def test_unknown_code_and_published_retro():
     assert "no retro has this join code" in at.error[0].value
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="publish")
-    svc.publish(c.retro_id, approved=True)
+    svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)
     at = app_page("join", code=c.join_code).run()
     assert "published" in at.success[0].value

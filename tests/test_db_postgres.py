@@ -23,7 +23,7 @@ def test_full_retro_on_postgres(pg_service):
     svc.cast_votes(c.retro_id, toks[0], {"t1": 2})
     for phase in ("discuss", "publish"):
         svc.advance(c.retro_id, phase)
-    pub = svc.publish(c.retro_id, approved=True)
+    pub = svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)
     assert "Renamed on PostgreSQL" in pub.markdown
     assert svc.publication(pub.id).summary.votes == {"t1": 2}
 

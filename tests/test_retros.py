@@ -14,6 +14,11 @@ from facilitator.retros import LimitReached, NotAllowed, RetroNotFound, new_toke
 from tests.retro_helpers import ColumnEngine, demo_register_text, make_service, seeded_retro
 
 
+def publish(svc, retro_id):
+    """Approve and publish the preview as it is now (the facilitator read it)."""
+    return svc.publish(retro_id, approved=True, rev=svc.preview(retro_id).rev)
+
+
 @pytest.fixture
 def svc():
     return make_service()
@@ -174,6 +179,7 @@ def test_review_edits_are_kept_separately_and_restorable(svc):
 def test_merge_split_move_and_actions(svc):
     c, _ = seeded_retro(svc, people=3, to_phase="review")
     rid = c.retro_id
+    svc.edit_analysis(rid, review.set_kind, "t3", "flaw")  # fears and flaws are never merged
     a = svc.edit_analysis(rid, review.merge_themes, "t2", ["t3"])
     assert [t.id for t in a.themes] == ["t1", "t2"] and len(a.theme("t2").card_ids) == 6
     assert all(x.theme_ids == ["t2"] for x in a.actions)
@@ -212,9 +218,9 @@ def test_votes_respect_the_budget_and_are_replaced_on_resubmit(svc):
 def test_publish_gate_needs_approval_phase_and_k_people(svc):
     c, toks = seeded_retro(svc, people=3, k=4, to_phase="publish")
     with pytest.raises(NotAllowed, match="approval"):
-        svc.publish(c.retro_id, approved=False)
+        svc.publish(c.retro_id, approved=False, rev=svc.preview(c.retro_id).rev)
     with pytest.raises(NotAllowed, match="only 3 people wrote cards; this retro needs at least 4"):
-        svc.publish(c.retro_id, approved=True)
+        publish(svc, c.retro_id)
 
 
 def test_publish_merges_tiny_themes_and_is_immutable(svc):
@@ -231,7 +237,7 @@ def test_publish_merges_tiny_themes_and_is_immutable(svc):
     assert "tiny_theme" in kinds
     labels = [t.label for t in preview.summary.analysis.themes]
     assert "Fear of being replaced by the bot" not in labels and "Other concerns" in labels
-    pub = svc.publish(rid, approved=True)
+    pub = publish(svc, rid)
     assert svc.get(rid).phase == "published"
     assert "Fear of being replaced by the bot" not in pub.markdown
     assert "Person 0" not in pub.markdown and "Person 0" not in to_json(pub.summary)
@@ -239,7 +245,7 @@ def test_publish_merges_tiny_themes_and_is_immutable(svc):
     assert any(t.id == OTHER_ID for t in pub.summary.analysis.themes)
     assert actions_csv(pub.summary).startswith("id,title,kind,owner_role,due,themes,commitments")
     with pytest.raises(NotAllowed):
-        svc.publish(rid, approved=True)
+        publish(svc, rid)
     with pytest.raises(NotAllowed):
         svc.edit_analysis(rid, review.rename_theme, "t1", "changed after publish")
     with pytest.raises(NotAllowed):
@@ -272,7 +278,7 @@ def test_preview_flags_names_and_verbatim_fear_text(svc):
 
 def test_carry_over_opens_the_next_retro_of_the_same_team(svc):
     c, _ = seeded_retro(svc, people=3, to_phase="publish", team="Dispatch")
-    svc.publish(c.retro_id, approved=True)
+    publish(svc, c.retro_id)
     nxt = svc.create_retro(team=" dispatch ", title="Sprint 43", columns=["A"], register_id=None)
     other = svc.create_retro(team="Finance", title="M1", columns=["A"], register_id=None)
     items = svc.carryover(nxt.retro_id)
@@ -310,3 +316,196 @@ def test_state_survives_a_restart():
     assert again.my_votes(c.retro_id, toks[0]) == {"t1": 1}
     assert len(again.my_cards(c.retro_id, toks[0])) == 3
 
+
+
+# --- review findings: anonymity of what is published, and the publish gate ----------
+
+
+class _TranscriptEngine(ColumnEngine):
+    """Like the model engine: the analysis carries the prompts it sent (with card texts)."""
+
+    def analyze(self, cards, register, **kw):
+        from facilitator.models import ModelCall, ModelMessage
+
+        a = super().analyze(cards, register, **kw)
+        prompt = ModelMessage(role="user", content="\n".join(c.text for c in cards.cards))
+        return a.model_copy(update={"transcript": [ModelCall(task="themes", model="m", messages=[prompt], reply="{}")]})
+
+
+def test_the_model_transcript_is_never_published(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="publish", engine=_TranscriptEngine())
+    assert svc.analysis(c.retro_id).current.transcript  # the engine did record it
+    preview = svc.preview(c.retro_id)
+    assert preview.summary.analysis.transcript is None
+    pub = publish(svc, c.retro_id)
+    assert "transcript" not in to_json(pub.summary) and "Person 0" not in to_json(pub.summary)
+    from sqlalchemy import select
+
+    from facilitator import db as t
+    with svc.db.read() as conn:
+        stored = conn.execute(select(t.publications.c.summary_json, t.publications.c.markdown)).one()
+    assert all("transcript" not in x and "Person 0" not in x for x in stored)
+
+
+def _preview(themes, actions=(), votes=None, authors=None):
+    from facilitator.models import Action, Analysis, Card, Coverage, Meta, Theme
+    from facilitator.publish import build_preview
+
+    today = dt.date(2025, 1, 1)
+    themes = [Theme(id=i, label=label, kind=kind, card_ids=ids) for i, label, kind, ids in themes]
+    cards = [Card(id=cid, text=f"card {cid}", column="x") for th in themes for cid in th.card_ids]
+    a = Analysis(
+        themes=themes,
+        coverage=[Coverage(theme_id=th.id, status="uncovered", rationale="nothing answers it")
+                  for th in themes if th.kind == "fear"],
+        actions=[Action(id=i, title=title, kind=kind, theme_ids=tids, owner_role="Team", due=today,
+                        commitment_ids=cids) for i, title, kind, tids, cids in actions],
+        meta=Meta(engine="local", model="x"),
+    )
+    authors = authors or {cid: cid.split(".")[0] for th in themes for cid in th.card_ids}  # "A.1" -> person A
+    return build_preview(a, cards, authors, title="T", team="X", participants=6, k=3, today=today, votes=votes)
+
+
+BIG = ("t1", "Slow deploys", "flaw", ["A.1", "B.1", "C.1"])
+
+
+def test_an_action_linked_to_a_tiny_and_a_large_theme_is_reworded():
+    p = _preview(
+        [BIG, ("t2", "Night shift bot", "fear", ["D.1"]), ("t3", "Pager", "flaw", ["E.1", "F.1"])],
+        actions=[("a1", "Speed up deploys and tell the night shift their role is safe from the bot", "fix",
+                  ["t1", "t2"], ["JS-1"])],
+    )
+    act = p.summary.analysis.actions[0]
+    assert "night shift" not in act.title.lower() and "bot" not in act.title.lower()
+    assert act.theme_ids == ["t1", OTHER_ID]
+    assert act.commitment_ids == []  # cited for the tiny fear only: it would say what it was about
+    assert ("action_reworded", "action a1") in {(f.kind, f.where) for f in p.flags}
+
+
+def test_an_other_concerns_bucket_from_fewer_than_3_people_is_withheld():
+    p = _preview(
+        [BIG, ("t2", "Night shift bot", "fear", ["D.1", "D.2"]), ("t3", "Pager", "flaw", ["E.1"])],
+        actions=[("a1", "Tell the night shift the bot is safe", "reassure", ["t2"], ["JS-1"]),
+                 ("a2", "Speed up deploys, fix the pager", "fix", ["t1", "t3"], [])],
+        votes={"t1": 2, "t2": 3, "t3": 1},
+    )
+    s = p.summary
+    assert [t.id for t in s.analysis.themes] == ["t1"]  # no bucket: it would be 2 people
+    assert s.merged_themes == 0 and s.votes == {"t1": 2}
+    assert [x.id for x in s.analysis.actions] == ["a2"] and s.analysis.actions[0].theme_ids == ["t1"]
+    assert "pager" not in s.analysis.actions[0].title.lower()
+    js = to_json(s)
+    assert all(cid not in js for cid in ("D.1", "D.2", "E.1")) and OTHER_ID not in js
+    assert {"tiny_theme", "action_withheld", "action_reworded"} <= {f.kind for f in p.flags}
+    # Three people across the small themes: the bucket is published.
+    p = _preview([BIG, ("t2", "Bot", "fear", ["D.1"]), ("t3", "Pager", "flaw", ["E.1", "F.1"])])
+    assert p.summary.analysis.theme(OTHER_ID).card_ids == ["D.1", "E.1", "F.1"]
+
+
+def test_a_model_theme_called_other_concerns_does_not_collide_with_the_bucket():
+    p = _preview(
+        [(OTHER_ID, "Misc", "other", ["A.1", "B.1", "C.1"]), ("t2", "Bot", "fear", ["D.1"]),
+         ("t3", "Pager", "flaw", ["E.1", "F.1"])],
+        actions=[("a1", "Tidy the misc", "fix", [OTHER_ID], [])],
+        votes={OTHER_ID: 5, "t2": 1},
+    )
+    ids = [t.id for t in p.summary.analysis.themes]
+    assert len(ids) == len(set(ids)) == 2
+    renamed = next(t for t in p.summary.analysis.themes if t.label == "Misc")
+    assert renamed.id != OTHER_ID and p.summary.analysis.theme(OTHER_ID).label == "Other concerns"
+    assert p.summary.votes == {renamed.id: 5, OTHER_ID: 1}
+    assert p.summary.analysis.actions[0].theme_ids == [renamed.id]
+
+
+def test_a_late_rerun_never_replaces_the_themes_after_review(svc):
+    now = [1000.0]
+    svc.clock = lambda: now[0]
+    c, toks = seeded_retro(svc, people=3, to_phase="review")
+    rid = c.retro_id
+    svc.edit_analysis(rid, review.rename_theme, "t1", "Edited in review")
+    run = svc.start_analysis(rid, keep_edits=False)  # the facilitator clicks re-run...
+    with pytest.raises(NotAllowed, match="still running"):
+        svc.advance(rid, "vote")  # ...and cannot open voting while it runs
+    now[0] += 10_000  # the worker died (stale): moving on is allowed again
+    svc.advance(rid, "vote")
+    svc.cast_votes(rid, toks[0], {"t1": 2})
+    svc.run_analysis(rid, run, ColumnEngine())  # the stale worker finishes after all
+    state = svc.analysis(rid)
+    assert state.current.theme("t1").label == "Edited in review" and state.status == "done"
+    assert "discarded" in state.error
+    assert svc.my_votes(rid, toks[0]) == {"t1": 2}
+
+
+def test_publish_is_refused_when_the_retro_changed_since_the_preview(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    rid = c.retro_id
+    read = svc.preview(rid)
+    svc.edit_analysis(rid, review.rename_theme, "t1", "Changed in another tab")
+    with pytest.raises(NotAllowed, match="changed since you read this preview"):
+        svc.publish(rid, approved=True, rev=read.rev)
+    assert svc.get(rid).phase == "publish"
+    pub = svc.publish(rid, approved=True, rev=svc.preview(rid).rev)
+    assert "Changed in another tab" in pub.markdown
+
+
+def test_publish_erases_participant_rows(svc):
+    from sqlalchemy import func, select
+
+    from facilitator import db as t
+
+    c, toks = seeded_retro(svc, people=3, to_phase="vote")
+    svc.cast_votes(c.retro_id, toks[0], {"t1": 1})
+    for phase in ("discuss", "publish"):
+        svc.advance(c.retro_id, phase)
+    with svc.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(t.participants)).scalar_one() == 3
+    publish(svc, c.retro_id)
+    with svc.db.read() as conn:
+        assert conn.execute(select(func.count()).select_from(t.participants)
+                            .where(t.participants.c.retro_id == c.retro_id)).scalar_one() == 0
+        assert conn.execute(select(func.count()).select_from(t.votes)
+                            .where(t.votes.c.retro_id == c.retro_id)).scalar_one() == 0
+        assert conn.execute(select(t.cards.c.author_tag).where(t.cards.c.retro_id == c.retro_id)
+                            .where(t.cards.c.author_tag.is_not(None))).all() == []
+
+
+def test_verbatim_fear_text_refuses_publication_until_paraphrased(svc):
+    reg = svc.add_register(demo_register_text(), "r.md")
+    c = svc.create_retro(team="T", title="S", columns=["Worries"], register_id=reg, k=3)
+    rid = c.retro_id
+    fear = "I am afraid the new routing bot will make my whole night shift redundant"
+    for n in range(3):
+        tok = new_token()
+        svc.join(rid, tok)
+        svc.add_card(rid, tok, "Worries", fear if n == 0 else f"Worried about jobs {n}", f"k{n}")
+    for phase in ("reveal", "analyse"):
+        svc.advance(rid, phase)
+    svc.run_analysis(rid, svc.start_analysis(rid), ColumnEngine())
+    svc.advance(rid, "review")
+    svc.edit_analysis(rid, review.rename_theme, "t1", "The new routing bot will make my whole night shift redundant")
+    for phase in ("vote", "discuss", "publish"):
+        svc.advance(rid, phase)
+    assert svc.preview(rid).blocking
+    with pytest.raises(NotAllowed, match="repeats the words of a fear card"):
+        publish(svc, rid)
+    assert svc.get(rid).phase == "publish"
+    svc.edit_analysis(rid, review.rename_theme, "t1", "Worry that routing automation removes night roles")
+    assert not svc.preview(rid).blocking
+    assert publish(svc, rid).summary.analysis.theme("t1").label.startswith("Worry that routing")
+
+
+def test_fears_and_flaws_never_share_a_theme(svc):
+    c, _ = seeded_retro(svc, people=3, to_phase="review")
+    rid = c.retro_id
+    a = svc.analysis(rid).current
+    assert (a.theme("t2").kind, a.theme("t3").kind) == ("flaw", "fear")
+    for edit, args in [(review.merge_themes, ("t2", ["t3"])), (review.merge_themes, ("t3", ["t2"])),
+                       (review.move_cards, (a.theme("t3").card_ids[:1], "t2")),
+                       (review.move_cards, (a.theme("t2").card_ids[:1], "t3"))]:
+        with pytest.raises(InputError, match="fears and flaws never share a theme"):
+            svc.edit_analysis(rid, edit, *args)
+    assert svc.analysis(rid).edited is None  # nothing changed
+    # Into a positive/other theme is still a mix if both kinds arrive together.
+    with pytest.raises(InputError, match="never share"):
+        svc.edit_analysis(rid, review.move_cards, a.theme("t2").card_ids[:1] + a.theme("t3").card_ids[:1], "t1")
+    svc.edit_analysis(rid, review.move_cards, a.theme("t3").card_ids[:1], "t1")  # fear into positive: allowed
