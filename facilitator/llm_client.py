@@ -42,7 +42,7 @@ import numpy as np
 
 from .errors import ConfigError, ModelCallError
 from .models import ModelCall, ModelMessage, PromptVersion
-from .scrub import scrub
+from .scrub import scrub, scrub_roster  # noqa: F401 - scrub_roster re-exported
 
 # Providers with a native JSON mode for ``response_format={"type": "json_object"}``.
 # Elsewhere (Anthropic, Bedrock, ...) litellm may emulate it with a tool call,
@@ -58,9 +58,9 @@ MIN_REPLY_TOKENS = 256
 BACKOFF_S = 1.0
 BACKOFF_CAP_S = 20.0
 
-# Roster of the analysis in progress, so text embedded through litellm is
-# scrubbed with the team's names too (set by the model engine).
-scrub_roster: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scrub_roster", default=())
+# The client of the analysis in progress: embeddings made through litellm while
+# it runs are charged to its usage and token budget (set by the model engine).
+active_client: contextvars.ContextVar[LLMClient | None] = contextvars.ContextVar("active_client", default=None)
 
 
 def import_litellm():
@@ -129,6 +129,10 @@ class BudgetExceeded(ModelCallError):
     """The next call would overrun the retro's token budget."""
 
 
+class EmbeddingCallError(ModelCallError):
+    """An embedding call failed after its retries (or could not be sent)."""
+
+
 @dataclass
 class Reply:
     text: str
@@ -145,11 +149,13 @@ class Usage:
     cost_usd: float = 0.0
     cost_unknown_calls: int = 0
     fallback_model_calls: int = 0
+    embedding_calls: int = 0
+    embedding_tokens: int = 0
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
+        return self.prompt_tokens + self.completion_tokens + self.embedding_tokens
 
     def as_meta(self) -> dict[str, float]:
         out = {
@@ -163,6 +169,9 @@ class Usage:
             "cost_unknown_calls": self.cost_unknown_calls,
             "fallback_model_calls": self.fallback_model_calls,
         }
+        if self.embedding_calls:
+            out["embedding_calls"] = self.embedding_calls
+            out["embedding_tokens"] = self.embedding_tokens
         out.update(self.extra)
         return out
 
@@ -199,28 +208,85 @@ class LLMClient:
         max_tokens: int = 4096,
     ) -> Reply:
         """One validated-to-be-text reply, or ``ModelCallError`` once retries and fallback are spent."""
-        last: BaseException | None = None
         while True:
             model = self.model
-            for retry in range(self.settings.retries + 1):
-                try:
-                    return self._attempt(model, messages, task, prompt, attempt, max_tokens)
-                except BudgetExceeded:
+            try:
+                return self._retrying(lambda: self._attempt(model, messages, task, prompt, attempt, max_tokens))
+            except BudgetExceeded:
+                raise
+            except Exception as e:  # noqa: BLE001 - classified below, never swallowed
+                if not _is_provider_error(e, self._litellm):
                     raise
-                except Exception as e:  # noqa: BLE001 - classified below, never swallowed
-                    if not _is_provider_error(e, self._litellm):
-                        raise
-                    last = e
-                    if not is_transient(e) or retry == self.settings.retries:
-                        break
-                    self.usage.retries += 1
-                    self._sleep(_backoff(e, retry))
+                last = e
             if self.active + 1 < len(self.models):
                 self.active += 1
                 continue
-            assert last is not None
             hint = _key_hint(last, model)
             raise ModelCallError(f"{model}: {describe(last)}{hint}") from last
+
+    def _retrying(self, fn: Callable[[], Any]) -> Any:
+        """``fn()``, retried with backoff on transient provider errors; any other
+        error, or the last transient one, is raised as is."""
+        for retry in range(self.settings.retries + 1):
+            try:
+                return fn()
+            except BudgetExceeded:
+                raise
+            except Exception as e:  # noqa: BLE001 - classified below, never swallowed
+                if not _is_provider_error(e, self._litellm) or not is_transient(e) or retry == self.settings.retries:
+                    raise
+                self.usage.retries += 1
+                self._sleep(_backoff(e, retry))
+        raise AssertionError("unreachable")
+
+    def embed(self, model: str, texts: Sequence[str]) -> tuple[list[list[float]], int]:
+        """Embedding vectors for ``texts`` (already scrubbed), bounded like a
+        completion: deadline, retries on transient errors, SDK retries off, token
+        budget, usage. Any failure is an ``EmbeddingCallError``."""
+        litellm = self._litellm
+        try:
+            estimate = sum(int(litellm.token_counter(model=model, text=t)) for t in texts)
+        except Exception:  # unknown tokenizer: a rough count is enough for a bound
+            estimate = sum(len(t) for t in texts) // 3 + len(texts)
+        left = self.settings.token_budget - self.usage.total_tokens
+        if estimate > left:
+            raise EmbeddingCallError(
+                f"token budget of {self.settings.token_budget} per retro would be exceeded by embeddings "
+                f"({self.usage.total_tokens} used, next call needs ~{estimate}); raise RETRO_TOKEN_BUDGET"
+            )
+
+        def once():
+            try:
+                return self._with_deadline(
+                    lambda: litellm.embedding(
+                        model=model,
+                        input=list(texts),
+                        timeout=self.settings.call_timeout_s,
+                        max_retries=0,
+                        api_base=self.settings.api_base,
+                    )
+                )
+            except Exception:
+                self.usage.failed_calls += 1
+                raise
+
+        try:
+            resp = self._retrying(once)
+            data = sorted(resp.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
+            rows = [list(d["embedding"] if isinstance(d, dict) else d.embedding) for d in data]
+            if len(rows) != len(texts):
+                raise ValueError(f"{len(rows)} vectors for {len(texts)} texts")
+        except Exception as e:  # noqa: BLE001 - every failure becomes one error type
+            raise EmbeddingCallError(f"embedding {model}: {describe(e)}{_key_hint(e, model)}") from e
+        usage = getattr(resp, "usage", None)
+        tokens = int(getattr(usage, "prompt_tokens", 0) or estimate)
+        self.usage.embedding_calls += 1
+        self.usage.embedding_tokens += tokens
+        try:
+            self.usage.cost_usd += float(litellm.completion_cost(completion_response=resp, model=model))
+        except Exception:  # price unknown
+            self.usage.cost_unknown_calls += 1
+        return rows, tokens
 
     def _attempt(self, model, messages, task, prompt, attempt, max_tokens) -> Reply:
         litellm = self._litellm
@@ -269,7 +335,16 @@ class LLMClient:
             self.usage.failed_calls += 1
             raise
         record.duration_ms = _ms(t0)
-        text = resp.choices[0].message.content or ""
+        try:
+            text = resp.choices[0].message.content or ""
+        except (AttributeError, IndexError, KeyError, TypeError):
+            record.status, record.error = "error", "the reply has no choices or no message"
+            self.usage.failed_calls += 1
+            raise ModelCallError(f"{model}: the provider replied without a message (empty choices)") from None
+        if not isinstance(text, str):
+            record.status, record.error = "error", "the reply's message content is not text"
+            self.usage.failed_calls += 1
+            raise ModelCallError(f"{model}: the provider replied with non-text content")
         usage = getattr(resp, "usage", None)
         record.prompt_tokens = int(getattr(usage, "prompt_tokens", 0) or estimate)
         record.completion_tokens = int(getattr(usage, "completion_tokens", 0) or 0)
@@ -344,32 +419,37 @@ class LiteLLMEmbedder:
     """Embeddings from a provider through litellm (``RETRO_EMBEDDING_MODEL``).
 
     Text is scrubbed before it leaves (e-mails, handles, phones, links, and the
-    roster of the analysis in progress); rows are L2-normalised like the local
-    embedder's.
+    roster of the analysis in progress, ``scrub.scrub_roster``); rows are
+    L2-normalised like the local embedder's. Calls are bounded like
+    completions (``LLMClient.embed``) and charged to the model engine's client
+    while an analysis runs (else to a client of their own per ``embed``);
+    failures are ``EmbeddingCallError``.
     """
 
-    def __init__(self, settings, *, batch_size: int = 64):
+    def __init__(self, settings, *, batch_size: int = 64, sleep: Callable[[float], None] = time.sleep):
         self.settings = settings
         self.name = settings.embedding_model
         self._batch = batch_size
+        self._sleep = sleep
         check_environment(self.name, settings.api_base)
 
+    def _client(self) -> LLMClient:
+        client = active_client.get()
+        if client is None:
+            client = LLMClient(self.settings.model_copy(update={"model": self.name, "fallback_model": None}),
+                               sleep=self._sleep)
+        return client
+
     def embed(self, texts: Sequence[str]) -> np.ndarray:
-        litellm = import_litellm()
         if not texts:
             return np.zeros((0, 1), dtype=np.float32)
         roster = scrub_roster.get()
         clean = [scrub(t, roster) for t in texts]
+        client = self._client()
         rows: list[list[float]] = []
         for start in range(0, len(clean), self._batch):
-            resp = litellm.embedding(
-                model=self.name,
-                input=clean[start : start + self._batch],
-                timeout=self.settings.call_timeout_s,
-                api_base=self.settings.api_base,
-            )
-            data = sorted(resp.data, key=lambda d: d["index"] if isinstance(d, dict) else d.index)
-            rows += [d["embedding"] if isinstance(d, dict) else d.embedding for d in data]
+            got, _ = client.embed(self.name, clean[start : start + self._batch])
+            rows += got
         out = np.asarray(rows, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.clip(norms, 1e-12, None)

@@ -45,15 +45,16 @@ import json
 import logging
 import re
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .checks import problems
+from .checks import problems, show_id
 from .engine import Progress
 from .errors import ModelCallError, ModelOutputError
-from .llm_client import LLMClient, check_environment, scrub_roster
+from .llm_client import EmbeddingCallError, LLMClient, active_client, check_environment
 from .models import (
     Action,
     ActionKind,
@@ -71,7 +72,7 @@ from .models import (
 )
 from .prompts import Prompt, fence, load_prompt
 from .register import health
-from .scrub import scrub
+from .scrub import scrub, scrub_roster
 from .settings import Settings
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,11 @@ THEME_BATCH_CARDS = 120
 COVERAGE_BATCH_THEMES = 6
 MAX_ERRORS_SHOWN = 25
 VERBATIM_MIN_CHARS = 25  # a fear's label/summary may not contain this much of a card verbatim
+VERBATIM_MIN_CARD_CHARS = 10  # ... nor a whole card of at least this length
+# Ids the model echoes back: bounded and plain, so they cannot carry instructions
+# into a repair prompt (card ids are ours or the facilitator's, same alphabet).
+ID = r"^[A-Za-z0-9][A-Za-z0-9_.:#/-]*$"
+ID_MAX = 64
 DEFAULT_OWNER = "Commitments owner (HR / leadership)"
 
 T = TypeVar("T")
@@ -92,12 +98,15 @@ class _Reply(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+_Id = Annotated[str, Field(min_length=1, max_length=ID_MAX, pattern=ID)]
+
+
 class ThemeReply(_Reply):
-    id: str = Field(min_length=1, max_length=32)
+    id: str = Field(min_length=1, max_length=32, pattern=ID)
     label: str = Field(min_length=1, max_length=120)
     kind: Kind
     summary: str = Field(default="", max_length=600)
-    card_ids: list[str]
+    card_ids: list[_Id]
 
 
 class ThemesReply(_Reply):
@@ -105,14 +114,14 @@ class ThemesReply(_Reply):
 
 
 class QuoteReply(_Reply):
-    commitment_id: str
-    text: str
+    commitment_id: _Id
+    text: str = Field(max_length=2000)
 
 
 class CoverageReply(_Reply):
-    theme_id: str
+    theme_id: _Id
     status: CoverageStatus
-    commitment_ids: list[str] = Field(default_factory=list)
+    commitment_ids: list[_Id] = Field(default_factory=list)
     quotes: list[QuoteReply] = Field(default_factory=list)
     rationale: str = Field(default="", max_length=800)
 
@@ -122,11 +131,11 @@ class CoveragesReply(_Reply):
 
 
 class ActionReply(_Reply):
-    id: str = Field(min_length=1, max_length=32)
+    id: str = Field(min_length=1, max_length=32, pattern=ID)
     title: str = Field(min_length=1, max_length=300)
     kind: ActionKind
-    theme_ids: list[str]
-    commitment_ids: list[str] = Field(default_factory=list)
+    theme_ids: list[_Id]
+    commitment_ids: list[_Id] = Field(default_factory=list)
     owner_role: str = Field(min_length=1, max_length=120)
     due: dt.date
 
@@ -145,6 +154,7 @@ class LLMEngine:
         for model in filter(None, (self.settings.model, self.settings.fallback_model)):
             check_environment(model, self.settings.api_base)
         self._local = local
+        self._local_only = None  # offline engine with the local embedder, for when remote embeddings fail
         self._sleep = sleep
         self.prompts: dict[str, Prompt] = {n: load_prompt(n) for n in ("themes", "coverage", "actions", "repair")}
 
@@ -172,13 +182,19 @@ class LLMEngine:
         token = scrub_roster.set(tuple(roster))
         t0 = time.perf_counter()
         try:
-            return self._analyze(client, cards, register, today, tuple(roster), progress or (lambda s, f: None))
-        except (ModelCallError, ModelOutputError) as e:
+            active = active_client.set(client)
+            try:
+                return self._analyze(client, cards, register, today, tuple(roster), progress or (lambda s, f: None))
+            finally:
+                active_client.reset(active)
+        except Exception as e:  # noqa: BLE001 - any failure of the model path: the offline engine answers
             model_ms = _ms(t0)
-            reason = str(e)
-            log.warning("model engine failed, using the offline engine: %s", reason)
+            reason = _reason(e)
+            _log_fallback(e, reason)
             t1 = time.perf_counter()
-            out = self.local.analyze(cards, register, today=today, roster=roster, progress=progress)
+            out = self._offline(
+                e, lambda eng: eng.analyze(cards, register, today=today, roster=roster, progress=progress)
+            )
             meta = out.meta.model_copy(
                 update={
                     "fallback_reason": reason,
@@ -190,6 +206,28 @@ class LLMEngine:
         finally:
             scrub_roster.reset(token)
 
+    def _offline(self, error: BaseException, run: Callable):
+        """Run the offline engine; when the provider's embeddings are what failed
+        (or fail again now), use the local embedder instead of the remote one."""
+        if not self.settings.embedding_model:
+            return run(self.local)
+        if not isinstance(error, EmbeddingCallError):
+            try:
+                return run(self.local)
+            except EmbeddingCallError as again:
+                log.warning("remote embeddings failed in the offline fallback, using the local embedder: %s", again)
+        return run(self._local_embeddings_engine())
+
+    def _local_embeddings_engine(self):
+        if self._local_only is None:
+            from .local_engine import LocalEngine
+
+            settings = self.settings.model_copy(
+                update={"embedding_model": None, "data_dir": self.settings.data_dir / "local-embeddings"}
+            )
+            self._local_only = LocalEngine(settings)
+        return self._local_only
+
     def cover(self, statements: Sequence[str], register: Register, *, today: dt.date) -> list[StatementCoverage]:
         client = LLMClient(self.settings, sleep=self._sleep)
         themes = [
@@ -198,10 +236,14 @@ class LLMEngine:
         ]
         texts = {t.id: [scrub(s)] for t, s in zip(themes, statements)}
         try:
-            coverage, _ = self._coverage(client, themes, texts, register, today)
-        except (ModelCallError, ModelOutputError) as e:
-            log.warning("model engine failed, using the offline engine: %s", e)
-            return self.local.cover(statements, register, today=today)
+            active = active_client.set(client)
+            try:
+                coverage, _ = self._coverage(client, themes, texts, register, today)
+            finally:
+                active_client.reset(active)
+        except Exception as e:  # noqa: BLE001 - any failure of the model path: the offline engine answers
+            _log_fallback(e, _reason(e))
+            return self._offline(e, lambda eng: eng.cover(statements, register, today=today))
         by_id = {c.theme_id: c for c in coverage}
         return [
             StatementCoverage(
@@ -244,7 +286,11 @@ class LLMEngine:
         actions = self._actions(client, themes, coverage, register, today, cards)
         timings["actions"] = _ms(t0)
 
-        used = [p.info for p in self.prompts.values() if any(c.prompt == p.info for c in client.transcript)]
+        repaired = any(c.attempt > 1 for c in client.transcript)  # a repair prompt went out with these
+        used = [
+            p.info for name, p in self.prompts.items()
+            if any(c.prompt == p.info for c in client.transcript) or (name == "repair" and repaired)
+        ]
         analysis = Analysis(
             themes=themes,
             coverage=coverage,
@@ -291,10 +337,12 @@ class LLMEngine:
                 for i, d in enumerate(batch, start=1)
             ]
             subset = CardSet(cards=batch_cards)
+            drafted = {cid: d.kind for d in batch for cid in d.card_ids}
 
-            def validate(reply: ThemesReply, subset=subset) -> list[str]:
+            def validate(reply: ThemesReply, subset=subset, drafted=drafted) -> list[str]:
                 themes = [Theme(**t.model_dump()) for t in reply.themes]
                 errs = problems(_scaffold(themes), subset, register)
+                errs += _fears_kept(themes, drafted)
                 errs += _verbatim(themes, subset)
                 return errs
 
@@ -357,14 +405,15 @@ class LLMEngine:
                 for c in reply.coverage:
                     seen[c.theme_id] = seen.get(c.theme_id, 0) + 1
                     if c.theme_id not in batch_ids:
-                        errs.append(f"coverage given for {c.theme_id}, which is not one of the fear themes given")
+                        errs.append(f"coverage given for {show_id(c.theme_id)}, which is not one of the fear themes given")
                     for cid in dict.fromkeys(c.commitment_ids + [q.commitment_id for q in c.quotes]):
                         if cid not in given and register.get(cid) is not None:
                             errs.append(
-                                f"commitment {cid} (coverage of {c.theme_id}) was not among the commitments given; "
-                                "cite only those"
+                                f"commitment {show_id(cid)} (coverage of {show_id(c.theme_id)}) was not among the "
+                                "commitments given; cite only those"
                             )
-                errs += [f"fear theme {tid} has {n} coverage entries; give exactly one" for tid, n in seen.items() if n > 1]
+                errs += [f"fear theme {show_id(tid)} has {n} coverage entries; give exactly one"
+                         for tid, n in seen.items() if n > 1]
                 got = [_coverage(c) for c in reply.coverage if c.theme_id in batch_ids]
                 errs += problems(_scaffold(themes, got, only=batch_ids), CardSet(cards=_cards_of(themes)), register)
                 return errs
@@ -397,7 +446,8 @@ class LLMEngine:
         def validate(reply: ActionsReply) -> list[str]:
             actions = [Action(**a.model_dump()) for a in reply.actions]
             errs = problems(Analysis(themes=themes, coverage=coverage, actions=actions, meta=_META), CardSet(cards=_cards_of(themes)), register)
-            errs += [f"action {a.id} is due {a.due.isoformat()}, before today ({today.isoformat()})" for a in actions if a.due < today]
+            errs += [f"action {show_id(a.id)} is due {a.due.isoformat()}, before today ({today.isoformat()})"
+                     for a in actions if a.due < today]
             return errs
 
         reply = self._ask(
@@ -440,6 +490,7 @@ class LLMEngine:
 # --- helpers -------------------------------------------------------------------
 
 _META = Meta(engine="llm", model="-")
+_TOO_DEEP = "the reply nests too deeply to read; reply with one flat JSON object in the shape asked"
 _FENCE = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n?```\s*$", re.S)
 
 
@@ -452,8 +503,12 @@ def _parse(text: str, shape: type[T]) -> tuple[T | None, list[str]]:
     except json.JSONDecodeError as e:
         return None, [f"the reply is not valid JSON ({e.msg} at line {e.lineno} column {e.colno}); "
                       "reply with one JSON object only, no prose"]
+    except RecursionError:
+        return None, [_TOO_DEEP]
     try:
         return shape.model_validate(data), []
+    except RecursionError:
+        return None, [_TOO_DEEP]
     except ValidationError as e:
         errs = []
         for err in e.errors()[:MAX_ERRORS_SHOWN]:
@@ -491,6 +546,32 @@ def _cards_of(themes: list[Theme]) -> list[Card]:
     return [Card(id=cid, text="-") for t in themes for cid in dict.fromkeys(t.card_ids)]
 
 
+def _fears_kept(themes: list[Theme], drafted: dict[str, str]) -> list[str]:
+    """A fear may not be hidden: a card the pre-grouping drafted as a fear stays
+    in a fear theme, and no theme mixes cards of fear drafts and flaw drafts."""
+    out = []
+    for t in themes:
+        fear = [cid for cid in t.card_ids if drafted.get(cid) == "fear"]
+        flaw = [cid for cid in t.card_ids if drafted.get(cid) == "flaw"]
+        if fear and flaw:
+            out.append(
+                f"theme {show_id(t.id)} mixes cards of fear drafts ({', '.join(show_id(c) for c in fear[:5])}) with "
+                f"cards of flaw drafts ({', '.join(show_id(c) for c in flaw[:5])}); fears and flaws never share a "
+                "theme: split it"
+            )
+        if fear and t.kind != "fear":
+            out.append(
+                f"theme {show_id(t.id)} is kind {t.kind!r} but holds cards of fear drafts "
+                f"({', '.join(show_id(c) for c in fear[:5])}); keep those cards in a theme of kind 'fear': "
+                "a fear may not be dropped"
+            )
+    return out
+
+
+def _norm(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
 def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
     """A fear's label or summary may not quote a card: writing style identifies people."""
     out = []
@@ -498,9 +579,13 @@ def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
     for t in themes:
         if t.kind != "fear":
             continue
-        said = f"{t.label} {t.summary}".lower()
+        said = _norm(f"{t.label} {t.summary}")
         for cid in t.card_ids:
-            words = (text_of.get(cid) or "").lower().split()
+            whole = _norm(text_of.get(cid) or "").strip(" .,;:!?\"'()")
+            if len(whole) >= VERBATIM_MIN_CARD_CHARS and whole in said:
+                out.append(f"theme {show_id(t.id)} copies card {show_id(cid)} word for word; paraphrase it")
+                continue
+            words = _norm(text_of.get(cid) or "").split()
             for i in range(len(words)):
                 chunk = ""
                 for w in words[i:]:
@@ -508,7 +593,7 @@ def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
                     if len(chunk) >= VERBATIM_MIN_CHARS:
                         break
                 if len(chunk) >= VERBATIM_MIN_CHARS and chunk in said:
-                    out.append(f"theme {t.id} copies card {cid} word for word; paraphrase it")
+                    out.append(f"theme {show_id(t.id)} copies card {show_id(cid)} word for word; paraphrase it")
                     break
             else:
                 continue
@@ -550,6 +635,21 @@ def _register_warnings(register: Register, today: dt.date) -> list[str]:
         if not h.usable:
             out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
     return out
+
+
+def _reason(e: BaseException) -> str:
+    """meta.fallback_reason: our own errors as written; anything else by its type."""
+    if isinstance(e, (ModelCallError, ModelOutputError)):
+        return str(e)
+    first = str(e).splitlines()[0][:200] if str(e) else ""
+    return f"unexpected {type(e).__name__} in the model path" + (f": {first}" if first else "")
+
+
+def _log_fallback(e: BaseException, reason: str) -> None:
+    if isinstance(e, (ModelCallError, ModelOutputError)):
+        log.warning("model engine failed, using the offline engine: %s", reason)
+    else:
+        log.error("model engine failed (%s), using the offline engine", type(e).__name__, exc_info=e)
 
 
 def _model_warnings(client: LLMClient) -> list[str]:

@@ -17,6 +17,7 @@ from .engine import Progress
 from .kinds import KindClassifier
 from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
 from .register import health
+from .scrub import scrub_roster
 from .settings import Settings
 from .store import CommitmentStore
 from .themes import group_cards
@@ -46,6 +47,15 @@ class LocalEngine:
         roster: Sequence[str] = (),
         progress: Progress | None = None,
     ) -> Analysis:
+        # Whatever embeds card text (a provider's embedder too, RETRO_EMBEDDING_MODEL)
+        # scrubs the team's names before it leaves the machine.
+        token = scrub_roster.set(tuple(roster))
+        try:
+            return self._analyze(cards, register, today, roster, progress)
+        finally:
+            scrub_roster.reset(token)
+
+    def _analyze(self, cards, register, today, roster, progress) -> Analysis:
         timings: dict[str, float] = {}
         step = progress or (lambda name, frac: None)
 

@@ -8,6 +8,7 @@ neutralises markup that could render or beacon out (HTML, links, images).
 
 from __future__ import annotations
 
+import contextvars
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -20,8 +21,29 @@ URL = re.compile(r"\b(?:https?|ftp|file|data|javascript):[^\s)\]>\"']*|\bwww\.[^
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
+# Roster of the analysis in progress, so whatever embeds text (the local engine
+# or a provider through litellm) scrubs the team's names too. Set by both
+# engines' ``analyze``; read by ``LiteLLMEmbedder``.
+scrub_roster: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scrub_roster", default=())
+
+MIN_NAME_PART = 2  # "Ana Silva" also hides "Ana" and "Silva" on their own
+
+
+def roster_names(roster: Iterable[str]) -> list[str]:
+    """Every form of every roster name to hide: the full name (NFKC, like the
+    text it is matched against) and each of its parts of 2+ characters."""
+    out: set[str] = set()
+    for entry in roster:
+        name = " ".join(unicodedata.normalize("NFKC", entry or "").split())
+        if not name:
+            continue
+        out.add(name)
+        out.update(part for part in name.split() if len(part) >= MIN_NAME_PART)
+    return sorted(out, key=lambda n: (-len(n), n))
+
+
 def roster_pattern(roster: Iterable[str]) -> re.Pattern[str] | None:
-    names = sorted({n.strip() for n in roster if n and n.strip()}, key=len, reverse=True)
+    names = roster_names(roster)
     if not names:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s)?(?!\w)", re.I)

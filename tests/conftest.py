@@ -17,7 +17,8 @@ import pytest
 # transport (respx only sees httpx).
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
-for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "RETRO_ENGINE", "RETRO_MODEL", "RETRO_DATABASE_URL"):
+for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "RETRO_ENGINE", "RETRO_MODEL", "RETRO_DATABASE_URL",
+            "RETRO_EMBEDDING_MODEL", "RETRO_API_BASE", "RETRO_FALLBACK_MODEL"):
     os.environ.pop(var, None)
 
 ROOT = Path(__file__).resolve().parent.parent

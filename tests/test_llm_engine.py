@@ -35,7 +35,19 @@ def keys(monkeypatch):
 
 @pytest.fixture
 def wire():
+    """respx at the wire. A request no route mocks fails the test by itself:
+    ``pytest.fail`` raises a BaseException, which litellm's and the engine's
+    ``except Exception`` cannot turn into a retry or an offline fallback."""
     with respx.mock(assert_all_mocked=True, assert_all_called=False) as router:
+        catch_all = router.route(name="unmocked")
+
+        def unmocked(request):
+            for route in router.routes:  # routes the test adds later sit after this one
+                if route is not catch_all and (route.pattern is None or route.pattern.match(request)):
+                    return None  # not ours: let the test's own route answer
+            pytest.fail(f"unmocked request {request.method} {request.url}", pytrace=False)
+
+        catch_all.side_effect = unmocked
         yield router
 
 
@@ -141,7 +153,7 @@ def test_hallucinated_commitment_rejected(wire, make_engine, demo_cards, demo_re
     a = make_engine().analyze(demo_cards, demo_register, today=TODAY)
     assert fake.tasks() == ["themes", "coverage", "coverage", "actions"]
     repair = fake.bodies[2]["messages"][-1]["content"]
-    assert "commitment id JS-99" in repair and "not in the register" in repair
+    assert "commitment id 'JS-99'" in repair and "not in the register" in repair
     assert a.meta.engine == "llm"
     assert "JS-99" not in {cid for c in a.coverage for cid in c.commitment_ids}
 
@@ -158,7 +170,7 @@ def test_paraphrased_quote_and_stale_commitment_rejected(wire, make_engine, demo
     a = make_engine().analyze(demo_cards, demo_register, today=TODAY)
     repair = fake.bodies[2]["messages"][-1]["content"]
     assert "not an exact substring" in repair
-    assert "JS-2 (coverage of" in repair and "not among the commitments given" in repair  # JS-2 is past review
+    assert "'JS-2' (coverage of" in repair and "not among the commitments given" in repair  # JS-2 is past review
     assert a.meta.engine == "llm"
 
 
