@@ -72,6 +72,10 @@ def import_litellm():
     litellm.disable_aiohttp_transport = True
     litellm.telemetry = False
     litellm.suppress_debug_info = True
+    # Our own loop retries (counted, charged, logged); the SDK's are off. litellm's
+    # OpenAI embedding path reads ``max_retries=0`` as "unset" (``0 or DEFAULT``),
+    # so the default itself is 0 here.
+    litellm.DEFAULT_MAX_RETRIES = 0
     return litellm
 
 
