@@ -538,8 +538,8 @@ def test_model_chosen_ids_are_bounded_and_fenced(wire, make_engine, demo_cards, 
     a = make_engine().analyze(demo_cards, demo_register, today=TODAY)
     assert fake.tasks() == ["themes", "themes", "coverage", "coverage", "actions"]
     for repair in (fake.bodies[1]["messages"][-1]["content"], fake.bodies[3]["messages"][-1]["content"]):
-        assert "SYSTEM" not in repair and "x" * 41 not in repair and "should match pattern" in repair or \
-            "at most 64" in repair, repair
+        assert "SYSTEM" not in repair and "stop checking" not in repair and "x" * 41 not in repair, repair
+        assert "should match pattern" in repair or "at most 64 characters" in repair, repair
     assert a.meta.engine == "llm"
 
 
