@@ -4,11 +4,12 @@ Only the register is ever written here, never a card. Each commitment is split
 into clauses (sentences and semicolon parts); each clause is one document whose
 text is an exact slice of the commitment text, so whatever retrieval returns
 can be quoted verbatim. A collection is named after the register's content
-hash: the index is rebuilt only when the register's content changes.
+hash and the embedder: the index is rebuilt only when either changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 from dataclasses import dataclass
@@ -112,7 +113,10 @@ class CommitmentStore:
         self.last_sync_indexed = False
 
     def _collection_name(self, register: Register) -> str:
-        return f"register-{register_hash(register)[:32]}"
+        # The embedder is part of the name: vectors from another model (or of
+        # another size) must never be searched with this one's queries.
+        digest = hashlib.sha256(f"{register_hash(register)}:{self._embedder.name}".encode()).hexdigest()
+        return f"register-{digest[:32]}"
 
     def sync(self, register: Register):
         """Make sure the register is indexed; index it only if its content is new."""

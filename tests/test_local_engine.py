@@ -165,3 +165,19 @@ def test_scrub_removes_identities():
     out = scrub(text, ["Priya"])
     for leaked in ("Priya", "priya@corp.com", "@priya_k", "7946", "evil.example"):
         assert leaked not in out
+
+
+def test_another_embedder_gets_its_own_index(tmp_path):
+    from facilitator.embeddings import local_embedder
+
+    class Renamed:
+        name = "other-model"
+
+        def embed(self, texts):
+            return local_embedder().embed(texts)
+
+    first = CommitmentStore(local_embedder(), tmp_path / "chroma")
+    first.sync(REGISTER)
+    other = CommitmentStore(Renamed(), tmp_path / "chroma")
+    other.sync(REGISTER)
+    assert other.last_sync_indexed
