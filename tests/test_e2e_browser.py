@@ -143,9 +143,13 @@ def test_full_retro_in_the_browser(server):
                     if column != "Went well":
                         p.get_by_role("combobox", name="Column").first.click()
                         p.get_by_role("option", name=column).click()
-                    p.get_by_role("textbox", name="Your card").fill(text)
+                    box = p.get_by_role("textbox", name="Your card")
+                    box.fill(text)
                     p.get_by_role("button", name="Add card").click()
-                    expect(p.get_by_text(text)).to_be_visible()
+                    # Stored (listed under "Your cards"), and only then the box is cleared;
+                    # the box itself also contains the text until the server answers.
+                    expect(p.get_by_test_id("stText").filter(has_text=text)).to_be_visible()
+                    expect(box).to_have_value("")
                 people.append(p)
             # Blind: participant 0 does not see participant 1's card.
             expect(people[0].get_by_text(CARDS[1][0][1])).to_have_count(0)
@@ -154,7 +158,7 @@ def test_full_retro_in_the_browser(server):
             people[2].get_by_role("button", name="Edit").first.click()
             people[2].get_by_role("textbox", name="Card", exact=True).fill("Pair programming on the API made the migration smooth and fun.")
             people[2].get_by_role("button", name="Save").click()
-            expect(people[2].get_by_text("smooth and fun")).to_be_visible()
+            expect(people[2].get_by_test_id("stText").filter(has_text="smooth and fun")).to_be_visible()
 
             # 3. Live counts, then reveal: every page follows without reload.
             expect(_metric(fac, "Cards")).to_contain_text("9")
