@@ -114,6 +114,14 @@ def analysis_progress() -> None:
     elif state.status == "done" and state.current:
         a = state.current
         st.success(f"Analysis done: {len(a.themes)} theme(s), {len(a.coverage)} fear(s) checked against the register, {len(a.actions)} action(s) drafted.")
+        if a.meta.fallback_reason:
+            # Failing closed is visible: the facilitator knows the offline engine answered.
+            st.warning("The model engine failed, so the offline engine analysed the cards: "
+                       + md(a.meta.fallback_reason))
+        else:
+            st.caption(f"Engine: {a.meta.engine} ({md(a.meta.model)})")
+        for w in a.meta.warnings:
+            st.caption(f"Note: {md(w)}")
 
 
 phase = retro.phase

@@ -25,8 +25,10 @@ be linked across retros and the secret cannot be recovered from them.
   never exported, and it is erased (set to NULL), together with votes and
   participant rows (which hold a per-person rate-limit timestamp), when the
   retro is published.
-- cards have no timestamps (time of writing identifies people); ``seq`` only
-  orders them.
+- cards have no timestamps (time of writing identifies people); ``seq`` orders
+  the analysis input; the revealed board lists cards by their random id, so
+  nobody sees the order in which they were written (a run of cards is often
+  one person's).
 
 Concurrency: every write runs in one transaction that first locks the retro
 row (``FOR UPDATE`` on PostgreSQL; ``BEGIN IMMEDIATE`` on SQLite), so limits
@@ -489,7 +491,8 @@ class RetroService:
             retro = self._get(conn, retro_id)
             if not retro.revealed:
                 raise NotAllowed("cards stay hidden until the facilitator reveals them")
-            return self._cards(conn, retro_id)
+            # By random id, not by writing order: a run of cards is often one person's.
+            return sorted(self._cards(conn, retro_id), key=lambda c: c.id)
 
     def _cards(self, conn: Connection, retro_id: str) -> list[CardView]:
         rows = conn.execute(

@@ -212,7 +212,7 @@ def test_verbatim_fear_text_disables_publishing_with_a_message():
 
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="vote")
-    fear = svc.revealed_cards(c.retro_id)[2].text  # "Person 0 says something about worries"
+    fear = next(x.text for x in svc.revealed_cards(c.retro_id) if x.text == "Person 0 says something about worries")
     for phase in ("discuss", "publish"):
         svc.advance(c.retro_id, phase)
     svc.edit_analysis(c.retro_id, review.rename_theme, "t3", fear)
@@ -255,3 +255,20 @@ def test_oidc_login_replaces_the_secret_link(monkeypatch):
     at.user = {"is_logged_in": True, "email": "someone@example.org"}
     at.run()
     assert "not valid" in at.error[0].value
+
+
+def test_a_model_fallback_is_shown_to_the_facilitator():
+    from facilitator.models import Meta
+    from tests.retro_helpers import ColumnEngine, app_page, make_service, seeded_retro
+
+    class FallingBack(ColumnEngine):
+        def analyze(self, *args, **kwargs):
+            a = super().analyze(*args, **kwargs)
+            a.meta = Meta(engine="local", model="all-MiniLM-L6-v2", fallback_reason="no reply within 60 s")
+            return a
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, to_phase="review", engine=FallingBack())
+    at = app_page("facilitate", retro=c.retro_id, key=c.facilitator_key)
+    at.run(timeout=30)
+    assert any("offline engine analysed" in w.value and "no reply within 60 s" in w.value for w in at.warning)

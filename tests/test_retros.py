@@ -509,3 +509,13 @@ def test_fears_and_flaws_never_share_a_theme(svc):
     with pytest.raises(InputError, match="never share"):
         svc.edit_analysis(rid, review.move_cards, a.theme("t2").card_ids[:1] + a.theme("t3").card_ids[:1], "t1")
     svc.edit_analysis(rid, review.move_cards, a.theme("t3").card_ids[:1], "t1")  # fear into positive: allowed
+
+
+def test_revealed_cards_do_not_follow_writing_order(svc):
+    """Consecutive cards are often one person's: the board must not show the order."""
+    c, tokens = seeded_retro(svc, people=5)
+    written = [card.text for tok in tokens for card in svc.my_cards(c.retro_id, tok)]
+    svc.advance(c.retro_id, "reveal")
+    shown = [card.text for card in svc.revealed_cards(c.retro_id)]
+    assert sorted(shown) == sorted(written)
+    assert shown != written
