@@ -65,6 +65,10 @@ def _owner(register: Register, ids: list[str]) -> str:
         c = register.get(cid)
         if c and c.owner_role:
             return c.owner_role
+    return default_owner(register)
+
+
+def default_owner(register: Register) -> str:
+    """Who answers a gap nobody else owns: the register's most common owner."""
     roles = [c.owner_role for c in register.commitments if c.owner_role]
-    # The register's most common owner answers gaps nobody else owns.
     return max(sorted(set(roles)), key=roles.count) if roles else DEFAULT_OWNER

@@ -51,6 +51,8 @@ from typing import Annotated, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from . import register as register_module
+from .actions import default_owner
 from .checks import problems, show_id
 from .engine import Progress
 from .errors import ModelCallError, ModelOutputError
@@ -86,7 +88,6 @@ VERBATIM_MIN_CARD_CHARS = 10  # ... nor a whole card of at least this length
 # into a repair prompt (card ids are ours or the facilitator's, same alphabet).
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:#/-]*$"
 ID_MAX = 64
-DEFAULT_OWNER = "Commitments owner (HR / leadership)"
 
 T = TypeVar("T")
 
@@ -301,7 +302,7 @@ class LLMEngine:
                 prompt_versions=used,
                 timings_ms=timings,
                 usage=client.usage.as_meta(),
-                warnings=_register_warnings(register, today) + _model_warnings(client),
+                warnings=register_module.warnings(register, today) + _model_warnings(client),
             ),
             transcript=client.transcript,
         )
@@ -440,7 +441,7 @@ class LLMEngine:
                 for c in coverage
             ],
             "commitment_owners": owners,
-            "default_owner": _default_owner(register),
+            "default_owner": default_owner(register),
         }
 
         def validate(reply: ActionsReply) -> list[str]:
@@ -621,20 +622,6 @@ def _commitment_data(c) -> dict:
         "does_not_promise": c.does_not_promise,
         "owner_role": c.owner_role,
     }
-
-
-def _default_owner(register: Register) -> str:
-    roles = [c.owner_role for c in register.commitments if c.owner_role]
-    return max(sorted(set(roles)), key=roles.count) if roles else DEFAULT_OWNER
-
-
-def _register_warnings(register: Register, today: dt.date) -> list[str]:
-    out = []
-    for c in register.commitments:
-        h = health(c, today)
-        if not h.usable:
-            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
-    return out
 
 
 def _reason(e: BaseException) -> str:

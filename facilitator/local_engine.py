@@ -10,13 +10,13 @@ import datetime as dt
 import time
 from collections.abc import Sequence
 
+from . import register as register_module
 from .actions import draft_actions
 from .coverage import CoverageJudge
 from .embeddings import get_embedder
 from .engine import Progress
 from .kinds import KindClassifier
 from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
-from .register import health
 from .scrub import scrub_roster
 from .settings import Settings
 from .store import CommitmentStore
@@ -104,7 +104,7 @@ class LocalEngine:
                 engine="local",
                 model=self.embedder.name,
                 timings_ms=timings,
-                warnings=register_warnings(register, today),
+                warnings=register_module.warnings(register, today),
             ),
         )
 
@@ -121,13 +121,6 @@ class LocalEngine:
             )
         return out
 
-def register_warnings(register: Register, today: dt.date) -> list[str]:
-    out = []
-    for c in register.commitments:
-        h = health(c, today)
-        if not h.usable:
-            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
-    return out
 
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 1)

@@ -185,3 +185,13 @@ def health(c: Commitment, today: dt.date) -> Health:
 
 def usable_commitments(register: Register, today: dt.date) -> list[Commitment]:
     return [c for c in register.commitments if health(c, today).usable]
+
+
+def warnings(register: Register, today: dt.date) -> list[str]:
+    """One line per commitment that is set aside, for ``meta.warnings``."""
+    out = []
+    for c in register.commitments:
+        h = health(c, today)
+        if not h.usable:
+            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
+    return out
