@@ -4,7 +4,14 @@ review, votes and the publish gate."""
 import streamlit as st
 
 from app_pages.common import (
-    board, facilitator_link, facilitator_params, facilitator_retro, join_link, md, phase_bar, runner,
+    board,
+    facilitator_link,
+    facilitator_params,
+    facilitator_retro,
+    join_link,
+    md,
+    phase_bar,
+    runner,
     summary_link,
 )
 from app_pages.review_ui import publish_panel, review_editor

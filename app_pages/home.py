@@ -3,7 +3,13 @@
 import streamlit as st
 
 from app_pages.common import (
-    facilitator_link, join_link, logged_in_email, login_required, md, service, settings,
+    facilitator_link,
+    join_link,
+    logged_in_email,
+    login_required,
+    md,
+    service,
+    settings,
 )
 from facilitator.errors import FacilitatorError
 from facilitator.retros import FORMATS

@@ -15,12 +15,13 @@ import sys
 import httpx
 import pytest
 import respx
-from .llm_fakes import ANTHROPIC_URL, OPENAI_URL, FakeProvider, good_answer
 
 from facilitator.checks import problems
 from facilitator.errors import ConfigError
 from facilitator.models import Card, CardSet
 from facilitator.settings import Settings
+
+from .llm_fakes import ANTHROPIC_URL, OPENAI_URL, FakeProvider, good_answer
 
 TODAY = dt.date(2025, 11, 1)
 OPENAI = "openai/gpt-4o-mini"
@@ -312,9 +313,9 @@ def test_missing_api_key_names_the_variable(monkeypatch, make_engine):
 
 
 def test_missing_key_from_the_cli(monkeypatch, capsys):
-    from .conftest import DATA
-
     from facilitator.cli import main
+
+    from .conftest import DATA
 
     monkeypatch.delenv("OPENAI_API_KEY")
     rc = main(["analyze", str(DATA / "demo_retro.json"), "--commitments", str(DATA / "demo_register.md"),

@@ -251,8 +251,9 @@ def test_publish_merges_tiny_themes_and_is_immutable(svc):
     with pytest.raises(NotAllowed):
         svc.join(rid, new_token())
     # The session tags that linked cards were erased.
-    from facilitator import db as t
     from sqlalchemy import select
+
+    from facilitator import db as t
     with svc.db.read() as conn:
         assert conn.execute(select(t.cards.c.author_tag).where(t.cards.c.retro_id == rid)).scalars().all() == [None] * 9
 
