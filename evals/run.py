@@ -269,11 +269,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     from facilitator.engine import get_engine
+    from facilitator.errors import FacilitatorError
     from facilitator.settings import Settings
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), engine=args.engine, model=args.model)
-        engine = get_engine(settings)
+        try:
+            engine = get_engine(settings)
+        except FacilitatorError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         label = args.engine if args.engine == "local" else f"llm:{args.model}"
         report = run(engine, label)
 
