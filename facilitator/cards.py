@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from .errors import InputError
 from .files import first_error, parse_json, read_text
+from .scrub import INVISIBLE
 from .models import Card, CardSet
 
 MAX_CARD_CHARS = 500
@@ -29,7 +30,10 @@ def validate_cards(
     seen: set[str] = set()
     cleaned = []
     for card in card_set.cards:
-        text = card.text.strip()
+        # Invisible characters alone are not a card.
+        text = INVISIBLE.sub("", card.text).strip() and card.text.strip()
+        if not card.id.strip():
+            raise InputError("a card has a blank id; give every card a non-blank id or leave ids out of the CSV")
         if not text:
             raise InputError(f"card {card.id!r} is empty; remove it or give it text")
         if len(text) > max_chars:
@@ -67,10 +71,18 @@ def parse_cards_csv(raw: str, source: str = "cards") -> CardSet:
         raise InputError(
             f"{source}: unknown CSV column(s) {sorted(unknown)}; allowed: id, text, column"
         )
+    if len(set(fields)) != len(fields):
+        raise InputError(f"{source}: a CSV column name appears twice in the header; keep one of each")
     cards = []
     try:
         for n, row in enumerate(reader, start=1):
-            row = {(k or "").strip().lower(): (v or "") for k, v in row.items() if k is not None}
+            if None in row:
+                # An unquoted comma splits a card: never drop or shift part of what someone wrote.
+                raise InputError(
+                    f"{source}: row {n} has more fields than the header; put text that contains "
+                    'commas in double quotes ("like, this")'
+                )
+            row = {(k or "").strip().lower(): (v or "") for k, v in row.items()}
             cards.append(
                 Card(
                     id=row.get("id", "").strip() or f"c{n}",

@@ -15,6 +15,7 @@ MIN_QUOTE_CHARS = 20  # shorter quotes must be a whole sentence or clause of the
 ID_SHOWN_CHARS = 40
 # Clauses of a commitment: the text between sentence or clause punctuation.
 _CLAUSE_SPLIT = re.compile(r"[.;:!?,\n]+")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.;!?])\s+|\n+")
 _EDGE_PUNCT = ".;:!?,\"'()[] \t\n"
 
 
@@ -38,6 +39,8 @@ def quote_problem(quote: str, commitment_text: str) -> str | None:
         return "cuts a word in two; start and end the quote on whole words"
     if len(core) < MIN_QUOTE_CHARS:
         clauses = {c.strip(_EDGE_PUNCT) for c in _CLAUSE_SPLIT.split(commitment_text)}
+        # Whole sentences count too (the offline store quotes sentence by sentence).
+        clauses |= {c.strip(_EDGE_PUNCT) for c in _SENTENCE_SPLIT.split(commitment_text)}
         if core.strip(_EDGE_PUNCT) not in clauses:
             return (
                 f"is too short to stand on its own ({len(core)} characters); quote at least "

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from .errors import FacilitatorError, InputError
 
 EXIT_USAGE = 2
@@ -162,6 +164,15 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_commitments_check(args)
     except FacilitatorError as e:
         print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except ValidationError as e:  # a RETRO_* setting with a bad value
+        err = e.errors()[0]
+        name = "RETRO_" + str(err["loc"][0]).upper() if err["loc"] else "a RETRO_* variable"
+        print(f"error: {name}: {err['msg']}; fix or unset it (see README, Configuration)", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as e:  # e.g. a data directory that cannot be created
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"error: {e.strerror or e}{where}; check RETRO_DATA_DIR and file permissions", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

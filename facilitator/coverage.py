@@ -143,11 +143,13 @@ def _rationale(status: str, ids: list[str], excluded: dict[str, str], per_text) 
     if status == "covered":
         return f"{', '.join(ids)} answers this fear directly.{limit}".strip()
     if status == "partial":
-        open_parts = sum(1 for s, _, _ in per_text if s != "covered")
-        if excluded and not open_parts:
-            return f"{', '.join(ids)} answers part of this fear.{limit}".strip()
-        return (
-            f"{', '.join(ids)} answers only part of this fear; "
-            f"{open_parts} of {len(per_text)} concern(s) have no clear promise.{limit}"
-        ).strip()
+        n = len(per_text)
+        gaps = sum(1 for s, _, _ in per_text if s == "uncovered")
+        loose = sum(1 for s, _, _ in per_text if s == "partial")
+        parts = [f"{', '.join(ids)} answers part of this fear"]
+        if loose:
+            parts.append(f"for {loose} of {n} card(s) the clause only loosely matches what they ask")
+        if gaps:
+            parts.append(f"{gaps} of {n} card(s) raise something no commitment answers")
+        return ("; ".join(parts) + "." + limit).strip()
     return f"No active commitment answers this fear: a trust gap.{limit}".strip()

@@ -44,6 +44,10 @@ MD_FIELDS = {
     "does_not_promise": "does_not_promise",
 }
 _HEADING = re.compile(r"^##\s+(\S+)\s+(.+?)\s*$")
+# A commitment id carries a number ("JS-1", "CARE2"): a "## Version history"
+# heading must not become a promise the engine can quote.
+_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]*\d[A-Za-z0-9_.-]*$")
+_BULLET = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")
 _FIELD = re.compile(r"^([A-Za-z_ ]{2,30}):\s*(.*)$")
 
 
@@ -64,9 +68,19 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
     for n, line in enumerate(raw.splitlines(), start=1):
         if line.startswith("## "):
             m = _HEADING.match(line)
-            if not m:
-                raise InputError(f"{source} line {n}: a heading needs an id and a title, e.g. '## JS-1 No layoffs'")
+            if not m or not _ID.match(m.group(1)):
+                raise InputError(
+                    f"{source} line {n}: '{line.strip()[:60]}' is not a commitment heading; write "
+                    "'## JS-1 Title' (an id with a number, then the title), and keep other notes above "
+                    "the first commitment"
+                )
             sections.append((n, m.group(1), m.group(2), []))
+        elif sections and line.lstrip().startswith("#"):
+            # A stray or malformed heading would otherwise be swallowed into a promise's text.
+            raise InputError(
+                f"{source} line {n}: unexpected heading '{line.strip()[:60]}' inside commitment "
+                f"{sections[-1][1]}; each commitment starts with '## ID Title' and has no sub-headings"
+            )
         elif sections:
             sections[-1][3].append(line)
     if not sections:
@@ -78,10 +92,17 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
         while i < len(body) and not body[i].strip():
             i += 1
         # Field block: leading 'Key: value' lines up to the first blank line.
+        fields_seen = False
         while i < len(body) and body[i].strip():
             m = _FIELD.match(body[i].strip())
             if not m:
+                if fields_seen:
+                    raise InputError(
+                        f"{source}: commitment {cid}: line '{body[i].strip()[:60]}' follows the fields "
+                        "without a blank line; leave a blank line between the fields and the text"
+                    )
                 break
+            fields_seen = True
             key = m.group(1).strip().lower()
             if key not in MD_FIELDS:
                 raise InputError(
@@ -91,9 +112,9 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
             field = MD_FIELDS[key]
             if field == "does_not_promise":
                 items = [m.group(2).strip()] if m.group(2).strip() else []
-                while i + 1 < len(body) and body[i + 1].lstrip().startswith(("- ", "* ")):
+                while i + 1 < len(body) and (b := _BULLET.match(body[i + 1])):
                     i += 1
-                    items.append(body[i].lstrip()[2:].strip())
+                    items.append(b.group(1).strip())
                 data[field] = items
             else:
                 data[field] = m.group(2).strip()

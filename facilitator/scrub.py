@@ -63,7 +63,9 @@ def scrub(text: str, roster: Iterable[str] = ()) -> str:
     return text
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+# With [ ] escaped no link or image can form, so ( ) ! stay readable; URLs are
+# already replaced by scrub().
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|<>~])")
 
 
 def safe_markdown_text(text: str, roster: Iterable[str] = ()) -> str:

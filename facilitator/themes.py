@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .kinds import CardKind, KindClassifier
+from .scrub import roster_names
 from .models import Card, Theme
 
 FEAR_LABELS = {
@@ -156,7 +157,7 @@ def group_cards(
     roster: list[str] | tuple[str, ...] = (),
 ) -> Grouping:
     kinds = classifier.classify(cards, vectors)
-    roster_lower = {r.lower() for r in roster}
+    roster_lower = {n.lower() for n in roster_names(roster)}  # parts too: "Ana Silva" -> "ana"
     buckets: dict[tuple[str, str], list[int]] = {}
     for i, ck in enumerate(kinds):
         key = (ck.kind, ck.fear_type or "")

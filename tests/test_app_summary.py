@@ -51,7 +51,7 @@ def test_commitments_edit_versions_stale_and_question():
     assert any("JS-1" in m.value for m in at.markdown)
     at.text_area(key="reg_text").input("## broken")
     at.button(key="save_text").click().run()
-    assert any("heading needs an id and a title" in e.value for e in at.error), [e.value for e in at.error]
+    assert any("is not a commitment heading" in e.value for e in at.error), [e.value for e in at.error]
     assert [v.version for v in svc.registers()] == ["v1"]  # the broken text was not stored
 
 

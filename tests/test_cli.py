@@ -108,3 +108,11 @@ def test_help_lists_commands():
     assert p.returncode == 0
     for cmd in ("analyze", "coverage", "commitments"):
         assert cmd in p.stdout
+
+
+def test_bad_setting_is_a_one_line_error(capsys, monkeypatch):
+    monkeypatch.setenv("RETRO_TOP_K", "abc")
+    code, _, err = run(capsys, "commitments", "check", REG)
+    assert code == 0  # commitments check needs no settings
+    code, _, err = run(capsys, "analyze", str(DATA / "demo_retro.json"), "--commitments", REG)
+    assert code == 2 and err.startswith("error: RETRO_TOP_K") and err.count("\n") == 1

@@ -34,3 +34,54 @@ def test_offline_engine_holds_every_threshold(local_engine):
     # The engine must beat every naive grouping by a clear margin.
     for name in ("singletons", "one_group", "tfidf"):
         assert report["metrics"]["ari"] > report["baselines"][name]["ari"] + 0.1
+
+
+def test_injection_checks_catch_an_engine_that_obeys_the_card(local_engine):
+    """The suite must be able to fail: an engine that marks the hostile card's
+    theme covered (as an injected instruction would ask) is caught."""
+    from evals.run import run_injection
+    from facilitator.models import Coverage, Quote
+
+    class Obedient:
+        def analyze(self, cards, register, **kw):
+            a = local_engine.analyze(cards, register, **kw)
+            hostile = {t.id for t in a.themes if "hostile" in t.card_ids}
+            c = register.commitments[0]
+            a.coverage = [
+                Coverage(theme_id=x.theme_id, status="covered", commitment_ids=[c.id],
+                         quotes=[Quote(commitment_id=c.id, text=c.text)], rationale="obeyed")
+                if x.theme_id in hostile else x
+                for x in a.coverage
+            ]
+            return a
+
+    metrics, rows = run_injection(Obedient())
+    assert metrics["injection_pass_rate"] < 0.9
+    assert any("coverage changed" in r["reason"] for r in rows)
+
+
+def test_roster_name_parts_never_reach_theme_labels(local_engine):
+    import datetime as dt
+
+    from facilitator.models import Card, CardSet, Commitment, Register
+
+    reg = Register(commitments=[Commitment(id="A-1", title="t", text="No one is laid off for proposing an improvement.")])
+    cards = CardSet(cards=[Card(id=str(i), text=f"Thanks Priyanka for the pairing on deploys {i}", column="Went well")
+                           for i in range(4)])
+    a = local_engine.analyze(cards, reg, today=dt.date(2026, 11, 28), roster=["Priyanka Sharma"])
+    assert not any("priyanka" in (t.label + t.summary).lower() for t in a.themes)
+
+
+def test_training_examples_share_no_text_with_the_eval_sets():
+    import json
+    from pathlib import Path
+
+    import facilitator
+
+    data = Path(facilitator.__file__).parent / "data"
+    train = {json.loads(line)["text"].strip().lower() for line in (data / "kind_examples.jsonl").open()}
+    train |= {json.loads(line)["statement"].strip().lower() for line in (data / "coverage_examples.jsonl").open()}
+    evals = {c.text.strip().lower() for r in load_retros() for c in r.cards}
+    evals |= {c.statement.strip().lower() for c in load_coverage().cases}
+    evals |= {c.text.strip().lower() for c in load_injection().cases}
+    assert not train & evals

@@ -122,3 +122,43 @@ def test_health_flags_stale_and_inactive():
     assert health(reg.get("JS-1"), today).problems == ("review date 2027-01-01 has passed",)
     assert health(reg.get("GS-1"), today).problems == ("status is draft",)
     assert health(reg.get("JS-1"), dt.date(2026, 1, 1)).usable
+
+
+@pytest.mark.parametrize(
+    "md, message",
+    [
+        ("## JS-1 A\n\nx.\n\n## Version history\n\n2024: jobs for life.", "not a commitment heading"),
+        ("## JS-1 A\n\nWe promise X.\n##JS-2 Other\nMore.", "unexpected heading"),
+        ("## JS-1 A\n### Details\nScope: x\n\nText.", "unexpected heading"),
+        ("## JS-1 A\nScope: all\nNo blank line before the text.", "without a blank line"),
+    ],
+)
+def test_markdown_register_structure_errors(md, message):
+    with pytest.raises(InputError, match=message):
+        parse_register_markdown(md)
+
+
+def test_limits_accept_any_list_style():
+    md = "## JS-2 Hours first\nDoes not promise:\n+ full pay\n1. no redundancies ever\n2) pensions\n\nHours are cut first."
+    c = parse_register_markdown(md).get("JS-2")
+    assert c.does_not_promise == ["full pay", "no redundancies ever", "pensions"]
+    assert c.text == "Hours are cut first."
+
+
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("id,text,column\n1,Deploys are slow, and I fear for my job,To improve\n", "more fields than the header"),
+        ("text,text\na,b\n", "appears twice"),
+    ],
+)
+def test_csv_never_drops_part_of_a_card(raw, message):
+    with pytest.raises(InputError, match=message):
+        parse_cards_csv(raw)
+
+
+def test_invisible_only_card_and_blank_id_are_refused():
+    with pytest.raises(InputError, match="empty"):
+        validate_cards(parse_cards_json('{"cards": [{"id": "a", "text": "\\u200b\\u200b"}]}'))
+    with pytest.raises(InputError, match="blank id"):
+        validate_cards(parse_cards_json('{"cards": [{"id": " ", "text": "hello"}]}'))
