@@ -133,7 +133,8 @@ class CommitmentStore:
                 # Embed "title: clause" so a short clause keeps its context;
                 # the stored document stays the exact clause.
                 vectors = self._embedder.embed([f"{titles[cl.commitment_id]}: {cl.text}" for cl in items])
-                col.add(
+                # upsert: two app processes indexing the same new register at once stay consistent.
+                col.upsert(
                     ids=[f"{cl.commitment_id}#{cl.index}" for cl in items],
                     documents=[cl.text for cl in items],
                     embeddings=[v for v in vectors],
