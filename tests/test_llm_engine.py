@@ -732,3 +732,19 @@ def test_llm_engine_counts_embeddings_and_falls_back_to_local_embedder(wire, tmp
     assert b.meta.engine == "local" and "embedding" in b.meta.fallback_reason
     assert b.meta.model == "all-MiniLM-L6-v2"  # the offline answer used the local embedder, not the failing one
     assert down.requests == 3  # one call + 2 retries, then no more remote embeddings
+
+
+def test_eval_runner_drives_the_model_engine(wire, make_engine):
+    """`python -m evals --engine llm` runs the same suite through the model
+    engine: here against the scripted provider, so the numbers mean nothing,
+    but every integrity metric must hold and nothing may fall back."""
+    from evals.run import run_coverage, run_injection
+
+    openai(wire)
+    engine = make_engine()
+    metrics, rows, _ = run_coverage(engine)
+    assert metrics["coverage_hallucinated_ids"] == 0 and metrics["coverage_inexact_quotes"] == 0
+    assert len(rows) >= 40
+    inj, inj_rows = run_injection(engine)
+    assert all("engine raised" not in r["reason"] for r in inj_rows)
+    assert 0.0 <= inj["injection_pass_rate"] <= 1.0
