@@ -70,5 +70,5 @@ def _owner(register: Register, ids: list[str]) -> str:
 
 def default_owner(register: Register) -> str:
     """Who answers a gap nobody else owns: the register's most common owner."""
-    roles = [c.owner_role for c in register.commitments if c.owner_role]
+    roles = [c.owner_role for c in register.commitments if c.owner_role and c.status == "active"]
     return max(sorted(set(roles)), key=roles.count) if roles else DEFAULT_OWNER
