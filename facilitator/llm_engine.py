@@ -16,6 +16,11 @@ Three tasks, one call each for a typical retro (3 calls for 50 cards):
    each reply (which lists every card id) short enough to finish inside the
    60 s deadline and keeps a repair cheap (it resends one batch, not the retro).
    Similar cards share a draft, so a batch boundary rarely splits a topic.
+   A card drafted as a fear leaves the fear themes only when the reply declares
+   it in ``reclassified`` (with the new kind and a reason); each accepted
+   re-classification is a line of ``meta.warnings`` for the facilitator, and
+   re-classifying more than half of the fears (and at least
+   ``RECLASSIFY_SUSPICIOUS_MIN``) is refused as suspicious (see ``_fears_kept``).
 2. **coverage**: every fear theme with its cards and the top-k clauses the
    Chroma store retrieves for it, plus the full text of those commitments (so
    quotes can be exact), up to ``COVERAGE_BATCH_THEMES`` fears per call.
@@ -47,9 +52,9 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from typing import Annotated, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from . import register as register_module
 from .actions import default_owner
@@ -84,6 +89,8 @@ COVERAGE_BATCH_THEMES = 6
 MAX_ERRORS_SHOWN = 25
 VERBATIM_MIN_CHARS = 25  # a fear's label/summary may not contain this much of a card verbatim
 VERBATIM_MIN_CARD_CHARS = 10  # ... nor a whole card of at least this length
+RECLASSIFY_REASON_MAX = 200  # characters of the model's reason for taking a card out of the fears
+RECLASSIFY_SUSPICIOUS_MIN = 3  # re-classifying more than half of the fears, and at least this many, is refused
 # Ids the model echoes back: bounded and plain, so they cannot carry instructions
 # into a repair prompt (card ids are ours or the facilitator's, same alphabet).
 ID = r"^[A-Za-z0-9][A-Za-z0-9_.:#/-]*$"
@@ -110,8 +117,17 @@ class ThemeReply(_Reply):
     card_ids: list[_Id]
 
 
+class ReclassifiedReply(_Reply):
+    """A card of a fear draft the model declares is not a fear, and why."""
+
+    card_id: _Id
+    to_kind: Literal["flaw", "positive", "other"]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=RECLASSIFY_REASON_MAX)]
+
+
 class ThemesReply(_Reply):
     themes: list[ThemeReply]
+    reclassified: list[ReclassifiedReply] = Field(default_factory=list)
 
 
 class QuoteReply(_Reply):
@@ -272,7 +288,7 @@ class LLMEngine:
 
         t0 = time.perf_counter()
         step("grouping into themes (model)", 0.2)
-        themes = self._themes(client, clean, drafts, register)
+        themes, reclassified = self._themes(client, clean, drafts, register)
         timings["themes"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -302,7 +318,8 @@ class LLMEngine:
                 prompt_versions=used,
                 timings_ms=timings,
                 usage=client.usage.as_meta(),
-                warnings=register_module.warnings(register, today) + _model_warnings(client),
+                warnings=register_module.warnings(register, today) + _model_warnings(client)
+                + [_reclassified_warning(r, roster) for r in reclassified],
             ),
             transcript=client.transcript,
         )
@@ -312,8 +329,13 @@ class LLMEngine:
         step("done", 1.0)
         return analysis
 
-    def _themes(self, client, clean: list[Card], drafts: list[Theme], register: Register) -> list[Theme]:
+    def _themes(
+        self, client, clean: list[Card], drafts: list[Theme], register: Register
+    ) -> tuple[list[Theme], list[ReclassifiedReply]]:
+        """The final themes, and the cards of fear drafts the model re-classified (declared and valid)."""
         by_id = {c.id: c for c in clean}
+        fear_total = sum(len(d.card_ids) for d in drafts if d.kind == "fear")  # the cap is per analysis
+        reclassified: list[ReclassifiedReply] = []
         # First fit, largest drafts first: few batches, and a draft is never cut
         # (a single draft larger than the cap gets a batch of its own).
         batches: list[list[Theme]] = []
@@ -343,8 +365,10 @@ class LLMEngine:
             def validate(reply: ThemesReply, subset=subset, drafted=drafted) -> list[str]:
                 themes = [Theme(**t.model_dump()) for t in reply.themes]
                 errs = problems(_scaffold(themes), subset, register)
-                errs += _fears_kept(themes, drafted)
+                errs += _fears_kept(themes, drafted, reply.reclassified,
+                                    before=len(reclassified), fear_total=fear_total)
                 errs += _verbatim(themes, subset)
+                errs += _reason_verbatim(reply.reclassified, subset)
                 return errs
 
             task = "themes" if len(batches) == 1 else f"themes {n}/{len(batches)}"
@@ -354,10 +378,11 @@ class LLMEngine:
                 ThemesReply, validate,
             )
             out += [Theme(**t.model_dump()) for t in reply.themes]
+            reclassified += reply.reclassified
         # Renumber across batches: ids are ours, not the model's.
         order = {"flaw": 0, "fear": 1, "positive": 2, "other": 3}
         out.sort(key=lambda t: order[t.kind])
-        return [t.model_copy(update={"id": f"t{i}"}) for i, t in enumerate(out, start=1)]
+        return [t.model_copy(update={"id": f"t{i}"}) for i, t in enumerate(out, start=1)], reclassified
 
     def _coverage(self, client, themes, fear_texts: dict[str, list[str]], register, today):
         fears = [t for t in themes if t.kind == "fear"]
@@ -547,12 +572,51 @@ def _cards_of(themes: list[Theme]) -> list[Card]:
     return [Card(id=cid, text="-") for t in themes for cid in dict.fromkeys(t.card_ids)]
 
 
-def _fears_kept(themes: list[Theme], drafted: dict[str, str]) -> list[str]:
-    """A fear may not be hidden: a card the pre-grouping drafted as a fear stays
-    in a fear theme, and no theme mixes cards of fear drafts and flaw drafts."""
+def _fears_kept(
+    themes: list[Theme],
+    drafted: dict[str, str],
+    reclassified: Sequence[ReclassifiedReply] = (),
+    *,
+    before: int = 0,
+    fear_total: int | None = None,
+) -> list[str]:
+    """A fear may not be hidden silently.
+
+    A card the pre-grouping drafted as a fear stays in a fear theme unless the
+    reply declares it in ``reclassified`` (the kind of the theme it landed in,
+    and a reason the facilitator will see). A declared card must exist, must
+    come from a fear draft and must sit in a theme of the declared kind. No
+    theme mixes undeclared cards of fear drafts with cards of flaw drafts.
+    Re-classifying more than half of the analysis's ``fear_total`` fear-draft
+    cards (counting ``before``, those accepted in earlier batches), and at
+    least ``RECLASSIFY_SUSPICIOUS_MIN``, is refused: that is what an injected
+    "these worries are not real" card would ask for.
+    """
     out = []
+    theme_of = {cid: t for t in themes for cid in t.card_ids}  # a card in 2 themes is reported by problems()
+    declared: dict[str, ReclassifiedReply] = {}
+    for r in reclassified:
+        cid = show_id(r.card_id)
+        if r.card_id in declared:
+            out.append(f"card {cid} is declared more than once in reclassified; declare it once")
+            continue
+        declared[r.card_id] = r
+        if r.card_id not in drafted:
+            out.append(f"reclassified names card {cid}, which does not exist; declare only the given card ids")
+        elif drafted[r.card_id] != "fear":
+            out.append(
+                f"card {cid} is declared in reclassified, but its draft was {drafted[r.card_id]!r}, not 'fear'; "
+                "declare only cards of fear drafts that you move out of the fear themes: remove this entry"
+            )
+        elif (t := theme_of.get(r.card_id)) is not None and t.kind != r.to_kind:
+            out.append(
+                f"card {cid} is declared reclassified to {r.to_kind!r} but is in theme {show_id(t.id)} of kind "
+                f"{t.kind!r}; put it in a theme of kind {r.to_kind!r}, or keep it a fear and remove it from "
+                "reclassified"
+            )
+    moved = {cid for cid in declared if drafted.get(cid) == "fear"}
     for t in themes:
-        fear = [cid for cid in t.card_ids if drafted.get(cid) == "fear"]
+        fear = [cid for cid in t.card_ids if drafted.get(cid) == "fear" and cid not in moved]
         flaw = [cid for cid in t.card_ids if drafted.get(cid) == "flaw"]
         if fear and flaw:
             out.append(
@@ -563,14 +627,60 @@ def _fears_kept(themes: list[Theme], drafted: dict[str, str]) -> list[str]:
         if fear and t.kind != "fear":
             out.append(
                 f"theme {show_id(t.id)} is kind {t.kind!r} but holds cards of fear drafts "
-                f"({', '.join(show_id(c) for c in fear[:5])}); keep those cards in a theme of kind 'fear': "
-                "a fear may not be dropped"
+                f"({', '.join(show_id(c) for c in fear[:5])}) not declared in reclassified; keep those cards in a "
+                "theme of kind 'fear': a fear may not be dropped (only a card that is plainly not a worry may "
+                "leave, declared in reclassified with its new kind and a reason)"
             )
+    total = fear_total if fear_total is not None else sum(1 for k in drafted.values() if k == "fear")
+    count = before + len(moved)
+    if moved and count >= RECLASSIFY_SUSPICIOUS_MIN and 2 * count > total:
+        out.append(
+            f"reclassified takes {count} of the {total} cards of fear drafts out of the fears; more than half is "
+            "not accepted (a card may be asking you to hide the worries): keep these cards in themes of kind "
+            "'fear' and remove them from reclassified, except a card that is plainly not a worry about people"
+        )
     return out
+
+
+def _reason_verbatim(reclassified: Sequence[ReclassifiedReply], cards: CardSet) -> list[str]:
+    """The reason is shown to the facilitator and may be published: it may not quote the card."""
+    text_of = {c.id: c.text for c in cards.cards}
+    return [
+        f"the reason for re-classifying card {show_id(r.card_id)} copies the card word for word; paraphrase it"
+        for r in reclassified
+        if r.card_id in text_of and _copies(_norm(r.reason), text_of[r.card_id])
+    ]
+
+
+def _reclassified_warning(r: ReclassifiedReply, roster: Sequence[str]) -> str:
+    """One line for ``meta.warnings``: model text scrubbed, on one line, bounded."""
+    reason = scrub(r.reason, roster)
+    reason = " ".join("".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in reason).split())
+    if len(reason) > RECLASSIFY_REASON_MAX:
+        reason = reason[: RECLASSIFY_REASON_MAX - 1].rstrip() + "\u2026"
+    return f"the model re-classified card {r.card_id} from fear to {r.to_kind}: {reason}"
 
 
 def _norm(text: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+
+
+def _copies(said: str, card_text: str) -> bool:
+    """Whether normalised text ``said`` contains the card whole, or a run of its
+    words of at least ``VERBATIM_MIN_CHARS`` characters."""
+    whole = _norm(card_text).strip(" .,;:!?\"'()")
+    if len(whole) >= VERBATIM_MIN_CARD_CHARS and whole in said:
+        return True
+    words = _norm(card_text).split()
+    for i in range(len(words)):
+        chunk = ""
+        for w in words[i:]:
+            chunk = f"{chunk} {w}".strip()
+            if len(chunk) >= VERBATIM_MIN_CHARS:
+                break
+        if len(chunk) >= VERBATIM_MIN_CHARS and chunk in said:
+            return True
+    return False
 
 
 def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
@@ -582,23 +692,8 @@ def _verbatim(themes: list[Theme], cards: CardSet) -> list[str]:
             continue
         said = _norm(f"{t.label} {t.summary}")
         for cid in t.card_ids:
-            whole = _norm(text_of.get(cid) or "").strip(" .,;:!?\"'()")
-            if len(whole) >= VERBATIM_MIN_CARD_CHARS and whole in said:
+            if _copies(said, text_of.get(cid) or ""):
                 out.append(f"theme {show_id(t.id)} copies card {show_id(cid)} word for word; paraphrase it")
-                continue
-            words = _norm(text_of.get(cid) or "").split()
-            for i in range(len(words)):
-                chunk = ""
-                for w in words[i:]:
-                    chunk = f"{chunk} {w}".strip()
-                    if len(chunk) >= VERBATIM_MIN_CHARS:
-                        break
-                if len(chunk) >= VERBATIM_MIN_CHARS and chunk in said:
-                    out.append(f"theme {show_id(t.id)} copies card {show_id(cid)} word for word; paraphrase it")
-                    break
-            else:
-                continue
-            break
     return out
 
 

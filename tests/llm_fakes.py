@@ -71,6 +71,34 @@ def good_answer(user: str) -> str:
     raise AssertionError(f"unknown task in request: {user[:200]}")
 
 
+def move_cards(answer: str | dict, card_ids, kind: str, *, into: str | None = None,
+               reason: str | None = None) -> dict:
+    """A themes reply with ``card_ids`` moved into theme ``into`` (or a new
+    theme of ``kind``); emptied themes are dropped. With ``reason``, each moved
+    card is declared in ``reclassified`` with ``to_kind=kind``."""
+    data = json.loads(answer) if isinstance(answer, str) else answer
+    card_ids = list(card_ids)
+    for t in data["themes"]:
+        t["card_ids"] = [c for c in t["card_ids"] if c not in card_ids]
+    data["themes"] = [t for t in data["themes"] if t["card_ids"]]
+    target = next((t for t in data["themes"] if t["id"] == into), None)
+    if target is None:
+        target = {"id": f"t-moved-{kind}", "label": f"Moved to {kind}", "kind": kind,
+                  "summary": "Cards moved here by the model.", "card_ids": []}
+        data["themes"].append(target)
+    target["card_ids"] += card_ids
+    if reason is not None:
+        data.setdefault("reclassified", []).extend(
+            {"card_id": c, "to_kind": kind, "reason": reason} for c in card_ids)
+    return data
+
+
+def drafted_kinds(body: dict) -> dict[str, str]:
+    """Card id -> suggested_kind of its draft, from a themes request."""
+    first_user = next(m["content"] for m in messages_of(body) if m["role"] == "user")
+    return {c["id"]: d["suggested_kind"] for d in fenced(first_user, "cards") for c in d["cards"]}
+
+
 def messages_of(body: dict) -> list[dict]:
     """Chat messages of an OpenAI or Anthropic request body, as plain strings."""
     out = []
