@@ -258,9 +258,10 @@ def test_publish_merges_tiny_themes_and_is_immutable(svc):
         assert conn.execute(select(t.cards.c.author_tag).where(t.cards.c.retro_id == rid)).scalars().all() == [None] * 9
 
 
-def test_preview_flags_names_and_verbatim_fear_text(svc):
+def _worries_in_review(svc, roster=()):
+    """Three people in one Worries column, one of them with a long, quotable fear."""
     reg = svc.add_register(demo_register_text(), "r.md")
-    c = svc.create_retro(team="T", title="S", columns=["Worries"], register_id=reg, k=3, roster=["Kwame"])
+    c = svc.create_retro(team="T", title="S", columns=["Worries"], register_id=reg, k=3, roster=list(roster))
     rid = c.retro_id
     fear = "I am afraid the new routing bot will make my whole night shift redundant"
     for n in range(3):
@@ -271,6 +272,11 @@ def test_preview_flags_names_and_verbatim_fear_text(svc):
         svc.advance(rid, phase)
     svc.run_analysis(rid, svc.start_analysis(rid), ColumnEngine())
     svc.advance(rid, "review")
+    return rid
+
+
+def test_preview_flags_names_and_verbatim_fear_text(svc):
+    rid = _worries_in_review(svc, roster=["Kwame"])
     svc.edit_analysis(rid, review.rename_theme, "t1", "Kwame: the new routing bot will make my whole night shift redundant")
     flags = svc.preview(rid).flags
     assert {"name", "verbatim"} <= {f.kind for f in flags}
@@ -471,18 +477,7 @@ def test_publish_erases_participant_rows(svc):
 
 
 def test_verbatim_fear_text_refuses_publication_until_paraphrased(svc):
-    reg = svc.add_register(demo_register_text(), "r.md")
-    c = svc.create_retro(team="T", title="S", columns=["Worries"], register_id=reg, k=3)
-    rid = c.retro_id
-    fear = "I am afraid the new routing bot will make my whole night shift redundant"
-    for n in range(3):
-        tok = new_token()
-        svc.join(rid, tok)
-        svc.add_card(rid, tok, "Worries", fear if n == 0 else f"Worried about jobs {n}", f"k{n}")
-    for phase in ("reveal", "analyse"):
-        svc.advance(rid, phase)
-    svc.run_analysis(rid, svc.start_analysis(rid), ColumnEngine())
-    svc.advance(rid, "review")
+    rid = _worries_in_review(svc)
     svc.edit_analysis(rid, review.rename_theme, "t1", "The new routing bot will make my whole night shift redundant")
     for phase in ("vote", "discuss", "publish"):
         svc.advance(rid, phase)
