@@ -19,6 +19,7 @@ from .kinds import KindClassifier
 from .models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
 from .scrub import scrub_roster
 from .settings import Settings
+from .instructions import steering_reason
 from .store import CommitmentStore
 from .themes import group_cards
 
@@ -75,11 +76,15 @@ class LocalEngine:
         self.store.sync(register)
         judge = CoverageJudge(self.store, self.embedder, register, today, self.settings.top_k)
         text_of = {c.id: c.text for c in cards.cards}
+        fear_cards = [cid for t in grouping.themes if t.kind == "fear" for cid in t.card_ids]
+        steering = {cid: r for cid in fear_cards if (r := steering_reason(text_of[cid], register))}
         coverage = []
         for t in grouping.themes:
             if t.kind != "fear":
                 continue
-            j = judge.judge([text_of[cid] for cid in t.card_ids])
+            # A card trying to steer the answer is not evidence for it (unless it is all there is).
+            evidence = [text_of[cid] for cid in t.card_ids if cid not in steering]
+            j = judge.judge(evidence or [text_of[cid] for cid in t.card_ids])
             coverage.append(
                 Coverage(
                     theme_id=t.id,
@@ -104,7 +109,8 @@ class LocalEngine:
                 engine="local",
                 model=self.embedder.name,
                 timings_ms=timings,
-                warnings=register_module.warnings(register, today),
+                warnings=register_module.warnings(register, today)
+                + [f"card {cid} was not used to judge coverage: {why}" for cid, why in steering.items()],
             ),
         )
 
