@@ -200,7 +200,9 @@ def test_full_retro_in_the_browser(server):
             fac.get_by_text("I have read this preview and approve publishing it").click()
             fac.get_by_role("button", name="Publish", exact=True).click()
             expect(fac.get_by_text("Published. The summary can no longer change.")).to_be_visible()
-            link = next(c for c in fac.locator('[data-testid="stCode"]').all_inner_texts() if "/summary?s=" in c).strip()
+            summary_code = fac.locator('[data-testid="stCode"]').filter(has_text="/summary?s=")
+            expect(summary_code).to_have_count(1)  # wait: the link renders just after the message
+            link = summary_code.inner_text().strip()
 
             # 7. Anyone with the read-only link sees the summary.
             p = people[0]
