@@ -25,7 +25,6 @@ from .models import KINDS, Card, Kind
 EXAMPLES = Path(__file__).parent / "data" / "kind_examples.jsonl"
 SHIPPED = Path(__file__).parent / "data" / "kind_model.npz"
 FEATURE_VERSION = "1"  # bump when features() changes: invalidates cached weights
-FEAR_TYPES = ("automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other")
 
 # Cue patterns per fear sort: personal impact, not worry about things.
 FEAR_CUES: dict[str, re.Pattern[str]] = {

@@ -283,7 +283,7 @@ class LLMEngine:
         from .themes import group_cards
 
         vectors = self.local.embedder.embed([c.text for c in clean])
-        drafts = group_cards(clean, vectors, self.local.classifier, roster=list(roster)).themes
+        drafts = group_cards(clean, vectors, self.local.classifier, roster=list(roster))
         timings["pregroup"] = _ms(t0)
 
         t0 = time.perf_counter()

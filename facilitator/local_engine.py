@@ -68,7 +68,7 @@ class LocalEngine:
 
         t0 = time.perf_counter()
         step("grouping into themes", 0.3)
-        grouping = group_cards(cards.cards, vectors, self.classifier, roster=roster)
+        themes = group_cards(cards.cards, vectors, self.classifier, roster=roster)
         timings["group"] = _ms(t0)
 
         t0 = time.perf_counter()
@@ -76,10 +76,10 @@ class LocalEngine:
         self.store.sync(register)
         judge = CoverageJudge(self.store, self.embedder, register, today, self.settings.top_k)
         text_of = {c.id: c.text for c in cards.cards}
-        fear_cards = [cid for t in grouping.themes if t.kind == "fear" for cid in t.card_ids]
+        fear_cards = [cid for t in themes if t.kind == "fear" for cid in t.card_ids]
         steering = {cid: r for cid in fear_cards if (r := steering_reason(text_of[cid], register))}
         coverage = []
-        for t in grouping.themes:
+        for t in themes:
             if t.kind != "fear":
                 continue
             # A card trying to steer the answer is not evidence for it (unless it is all there is).
@@ -98,11 +98,11 @@ class LocalEngine:
 
         t0 = time.perf_counter()
         step("drafting actions", 0.9)
-        actions = draft_actions(grouping.themes, coverage, register, today)
+        actions = draft_actions(themes, coverage, register, today)
         timings["actions"] = _ms(t0)
         step("done", 1.0)
         return Analysis(
-            themes=grouping.themes,
+            themes=themes,
             coverage=coverage,
             actions=actions,
             meta=Meta(

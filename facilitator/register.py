@@ -204,9 +204,6 @@ def health(c: Commitment, today: dt.date) -> Health:
     return Health(c.id, tuple(problems))
 
 
-def usable_commitments(register: Register, today: dt.date) -> list[Commitment]:
-    return [c for c in register.commitments if health(c, today).usable]
-
 
 def warnings(register: Register, today: dt.date) -> list[str]:
     """One line per commitment that is set aside, for ``meta.warnings``."""

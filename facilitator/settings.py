@@ -71,6 +71,3 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
-
-def get_settings(**overrides) -> Settings:
-    return Settings(**overrides)

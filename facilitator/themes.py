@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
 
 import numpy as np
 
-from .kinds import CardKind, KindClassifier
+from .kinds import KindClassifier
 from .scrub import roster_names
 from .models import Card, Theme
 
@@ -142,20 +141,13 @@ def summary_for(kind: str, words: list[str], size: int) -> str:
     return f"{size} {noun} on {what}."
 
 
-@dataclass
-class Grouping:
-    themes: list[Theme]
-    fear_types: dict[str, str]  # theme id -> fear sort
-    card_kinds: dict[str, CardKind]
-
-
 def group_cards(
     cards: list[Card],
     vectors: np.ndarray,
     classifier: KindClassifier,
     *,
     roster: list[str] | tuple[str, ...] = (),
-) -> Grouping:
+) -> list[Theme]:
     kinds = classifier.classify(cards, vectors)
     roster_lower = {n.lower() for n in roster_names(roster)}  # parts too: "Ana Silva" -> "ana"
     buckets: dict[tuple[str, str], list[int]] = {}
@@ -175,16 +167,15 @@ def group_cards(
 
     order = {"flaw": 0, "fear": 1, "positive": 2, "other": 3}
     groups.sort(key=lambda g: (order[g[0]], -len(g[2]), min(g[2])))
-    themes, fear_types = [], {}
+    themes = []
     for n, (kind, fear_type, idx) in enumerate(groups, start=1):
         tid = f"t{n}"
         members = [cards[i] for i in sorted(idx)]
         if kind == "fear":
             ft = fear_type or "other"
             label, summary = FEAR_LABELS[ft], FEAR_SUMMARIES[ft]
-            fear_types[tid] = ft
         else:
             words = keyword_label(members, cards, roster_lower)
             label, summary = label_for(kind, words), summary_for(kind, words, len(members))
         themes.append(Theme(id=tid, label=label, kind=kind, card_ids=[c.id for c in members], summary=summary))
-    return Grouping(themes, fear_types, {c.id: k for c, k in zip(cards, kinds)})
+    return themes
