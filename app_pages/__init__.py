@@ -1,1 +1,1 @@
-"""Streamlit pages (UI only); shared helpers in ``app_pages.common``."""
+"""Streamlit pages (UI only); shared helpers in ``app_ui.common``."""

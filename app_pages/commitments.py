@@ -5,9 +5,9 @@ import datetime as dt
 
 import streamlit as st
 
-from app_pages.common import login_required, md, runner, service
+from app_ui.common import login_required, md, runner, service
 from facilitator.errors import FacilitatorError
-from facilitator.register import health
+from facilitator.inputs.register import health
 
 svc = service()
 st.title("Commitments register")

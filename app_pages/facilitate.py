@@ -3,7 +3,7 @@ review, votes and the publish gate."""
 
 import streamlit as st
 
-from app_pages.common import (
+from app_ui.common import (
     board,
     facilitator_link,
     facilitator_params,
@@ -14,10 +14,11 @@ from app_pages.common import (
     runner,
     summary_link,
 )
-from app_pages.review_ui import publish_panel, review_editor
+from app_ui.publish_panel import publish_panel
+from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
-from facilitator.publish import ordered_by_votes
-from facilitator.retros import PHASES
+from facilitator.publishing.exports import ordered_by_votes
+from facilitator.service.retros import PHASES
 
 svc, retro, key = facilitator_retro()
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_pages.common import (
+from app_ui.common import (
     facilitator_link,
     join_link,
     logged_in_email,
@@ -12,7 +12,7 @@ from app_pages.common import (
     settings,
 )
 from facilitator.errors import FacilitatorError
-from facilitator.retros import FORMATS
+from facilitator.service.retros import FORMATS
 
 svc = service()
 s = settings()

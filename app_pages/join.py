@@ -11,10 +11,10 @@ import uuid
 
 import streamlit as st
 
-from app_pages.common import board, md, phase_bar, service, settings, watch_and_rerun
+from app_ui.common import board, md, phase_bar, service, settings, watch_and_rerun
 from facilitator.errors import FacilitatorError
-from facilitator.publish import ordered_by_votes
-from facilitator.retros import RetroNotFound, new_token
+from facilitator.publishing.exports import ordered_by_votes
+from facilitator.service.retros import RetroNotFound, new_token
 
 svc = service()
 s = settings()

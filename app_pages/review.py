@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from app_pages.common import facilitator_params, facilitator_retro, md, phase_bar
-from app_pages.review_ui import review_editor
+from app_ui.common import facilitator_params, facilitator_retro, md, phase_bar
+from app_ui.review_editor import review_editor
 
 svc, retro, key = facilitator_retro()
 st.title(f"Review: {md(retro.title)}")

@@ -4,7 +4,7 @@ import re
 
 import streamlit as st
 
-from app_pages.common import auth_configured, settings
+from app_ui.common import auth_configured, settings
 
 s = settings()
 st.title("Settings")

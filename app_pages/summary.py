@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from app_pages.common import md, service
-from facilitator.charts import coverage_chart, themes_chart
-from facilitator.publish import actions_csv, ordered_by_votes, to_json
-from facilitator.retros import RetroNotFound
+from app_ui.common import md, service
+from facilitator.publishing.charts import coverage_chart, themes_chart
+from facilitator.publishing.exports import actions_csv, ordered_by_votes, to_json
+from facilitator.service.retros import RetroNotFound
 
 svc = service()
 pub_id = st.query_params.get("s", "")

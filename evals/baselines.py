@@ -21,7 +21,7 @@ def tfidf(cards: list[Card]) -> list[Theme]:
     (same Ward cut at the same theme size), so the gap measures the embeddings."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    from facilitator.themes import cluster_by_size
+    from facilitator.offline.themes import cluster_by_size
 
     texts = [c.text for c in cards]
     x = TfidfVectorizer(stop_words="english", sublinear_tf=True).fit_transform(texts).toarray()

@@ -114,7 +114,7 @@ def load_retros() -> list[Retro]:
 
 
 def load_register(name: str = "register.json") -> Register:
-    from facilitator.register import load_register as _load
+    from facilitator.inputs.register import load_register as _load
 
     return _load(DATASETS / name)
 

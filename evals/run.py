@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 from facilitator.models import Card, CardSet
-from facilitator.summary import render_markdown
+from facilitator.publishing.summary import render_markdown
 
 from . import baselines as B
 from .dataset import load_coverage, load_injection, load_register, load_retros
@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--save-baseline", action="store_true", help="write this run's report as the new baseline")
     args = ap.parse_args(argv)
 
-    from facilitator.engine import get_engine
+    from facilitator.seams import get_engine
     from facilitator.errors import FacilitatorError
     from facilitator.settings import Settings
 

@@ -6,17 +6,27 @@ back verbatim in its repair prompt.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 
-from .models import Analysis, CardSet, Register
+from facilitator.models import ActionKind, Analysis, CardSet, CoverageStatus, Register
+from facilitator.text import clause_parts, edge_stripped
 
 MIN_QUOTE_CHARS = 20  # shorter quotes must be a whole sentence or clause of the commitment
 ID_SHOWN_CHARS = 40
-# Clauses of a commitment: the text between sentence or clause punctuation.
-_CLAUSE_SPLIT = re.compile(r"[.;:!?,\n]+")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.;!?])\s+|\n+")
-_EDGE_PUNCT = ".;:!?,\"'()[] \t\n"
+
+
+def required_action_kinds(status: CoverageStatus | None) -> tuple[ActionKind, ...]:
+    """The actions a fear theme of this coverage status needs: the one rule.
+
+    Covered: reassure (share the clause, confirm it applies). Partial: reassure
+    for the part answered and escalate the rest. Uncovered, needing review or
+    not judged: escalate, so a possible gap always reaches an owner.
+    """
+    if status == "covered":
+        return ("reassure",)
+    if status == "partial":
+        return ("reassure", "escalate")
+    return ("escalate",)
 
 
 def show_id(value: object) -> str:
@@ -38,10 +48,7 @@ def quote_problem(quote: str, commitment_text: str) -> str | None:
     if not _on_word_boundaries(core, commitment_text):
         return "cuts a word in two; start and end the quote on whole words"
     if len(core) < MIN_QUOTE_CHARS:
-        clauses = {c.strip(_EDGE_PUNCT) for c in _CLAUSE_SPLIT.split(commitment_text)}
-        # Whole sentences count too (the offline store quotes sentence by sentence).
-        clauses |= {c.strip(_EDGE_PUNCT) for c in _SENTENCE_SPLIT.split(commitment_text)}
-        if core.strip(_EDGE_PUNCT) not in clauses:
+        if edge_stripped(core) not in clause_parts(commitment_text):
             return (
                 f"is too short to stand on its own ({len(core)} characters); quote at least "
                 f"{MIN_QUOTE_CHARS} characters or a whole sentence or clause"
@@ -171,8 +178,7 @@ def problems(analysis: Analysis, cards: CardSet, register: Register) -> list[str
             out.append(f"flaw theme {show_id(t.id)} has no fix action")
         if t.kind == "fear":
             st = status.get(t.id)
-            need = {"covered": ["reassure"], "partial": ["reassure", "escalate"]}.get(st, ["escalate"])
-            for kind in need:
+            for kind in required_action_kinds(st):
                 if kind not in kinds_here:
                     why = " for the part no commitment answers" if st == "partial" and kind == "escalate" else ""
                     out.append(f"fear theme {show_id(t.id)} ({st or 'no coverage'}) needs a {kind} action{why}")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from .errors import FacilitatorError, InputError
+from facilitator.errors import FacilitatorError, InputError
 
 EXIT_USAGE = 2
 
@@ -59,10 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _engine(args):
-    from .engine import get_engine
-    from .settings import Settings
+    from facilitator.settings import get_settings
+    from facilitator.wiring import get_engine
 
-    return get_engine(Settings(), engine=args.engine, model=args.model, fallback_model=args.fallback_model)
+    return get_engine(get_settings(), engine=args.engine, model=args.model, fallback_model=args.fallback_model)
 
 
 def _write(text: str, output: Path | None) -> None:
@@ -76,13 +76,13 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def cmd_analyze(args) -> int:
-    from .cards import load_cards
-    from .register import load_register
-    from .scrub import load_roster
-    from .settings import Settings
-    from .summary import render_markdown
+    from facilitator.inputs.cards import load_cards
+    from facilitator.inputs.register import load_register
+    from facilitator.inputs.roster import load_roster
+    from facilitator.publishing.summary import render_markdown
+    from facilitator.settings import get_settings
 
-    settings = Settings()
+    settings = get_settings()
     cards = load_cards(args.cards, max_chars=settings.max_card_chars, max_cards=settings.max_cards_per_retro)
     register = load_register(args.commitments)
     roster = load_roster(args.roster) if args.roster else []
@@ -97,28 +97,9 @@ def cmd_analyze(args) -> int:
     return 0
 
 
-def load_statements(path: Path) -> list[str]:
-    from .files import parse_json, read_text
-
-    raw = read_text(path, "statements file")
-    if path.suffix.lower() == ".json":
-        data = parse_json(raw, path.name, "a list of strings")
-        if not isinstance(data, list) or not all(isinstance(s, str) for s in data):
-            raise InputError(f"{path.name}: expected a JSON list of strings")
-        items = data
-    else:
-        items = raw.splitlines()
-    statements = [s.strip() for s in items if s.strip()]
-    if not statements:
-        raise InputError(f"{path.name}: no statements; write one fear per line or a JSON list of strings")
-    for s in statements:
-        if len(s) > 500:
-            raise InputError(f"{path.name}: a statement has {len(s)} characters, more than 500; shorten it")
-    return statements
-
-
 def cmd_coverage(args) -> int:
-    from .register import load_register
+    from facilitator.inputs.register import load_register
+    from facilitator.inputs.statements import load_statements
 
     statements = load_statements(args.statements)
     register = load_register(args.commitments)
@@ -131,25 +112,34 @@ def cmd_coverage(args) -> int:
         lines.append(f"- {a.statement}\n  {a.status.upper()}" + (f" ({', '.join(a.commitment_ids)})" if a.commitment_ids else ""))
         for q in a.quotes:
             lines.append(f'  {q.commitment_id}: "{q.text}"')
+        for c in a.candidates:
+            lines.append(f'  candidate {c.commitment_id} ({c.title}): "{c.clause}"')
+            if c.scope:
+                lines.append(f"    scope: {c.scope}")
+            for item in c.limits:
+                lines.append(f"    does not promise: {item}")
+            for flag in c.flags:
+                lines.append(f"    note: {flag}")
         lines.append(f"  {a.rationale}")
     _write("\n".join(lines), None)
     return 0
 
 
 def cmd_commitments_check(args) -> int:
-    from .register import health, load_register
+    from facilitator.inputs.register import health, load_register
 
     register = load_register(args.register)
     today = args.today or dt.date.today()
     flagged = 0
     for c in register.commitments:
         h = health(c, today)
-        mark = "ok     " if h.usable else "FLAGGED"
-        flagged += not h.usable
-        extra = f"  [{'; '.join(h.problems)}]" if h.problems else ""
+        mark = "ok     " if h.usable and not h.flags else "FLAGGED"
+        flagged += mark == "FLAGGED"
+        notes = h.problems + h.flags
+        extra = f"  [{'; '.join(notes)}]" if notes else ""
         review = f" review {c.review_date.isoformat()}" if c.review_date else ""
         print(f"{mark} {c.id:<10} {c.title} (owner: {c.owner_role or '-'}{review}){extra}")
-    print(f"{len(register.commitments)} commitments, {flagged} flagged (stale or not active)")
+    print(f"{len(register.commitments)} commitments, {flagged} flagged (not in force, pilot or review overdue)")
     return 0
 
 

@@ -9,16 +9,21 @@ make one trustworthy live in ``facilitator.checks``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
 Kind = Literal["flaw", "fear", "positive", "other"]
-CoverageStatus = Literal["covered", "partial", "uncovered"]
+CoverageStatus = Literal["covered", "partial", "uncovered", "needs_review"]
+"""``needs_review``: the engine could not judge; the candidates are shown and the facilitator decides."""
 ActionKind = Literal["fix", "reassure", "escalate"]
-CommitmentStatus = Literal["active", "draft", "suspended", "retired"]
+CommitmentStatus = Literal["active", "pilot", "draft", "suspended", "retired"]
 
 KINDS: tuple[str, ...] = ("flaw", "fear", "positive", "other")
+FearSort = Literal["automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other"]
+Phase = Literal["collect", "reveal", "analyse", "review", "vote", "discuss", "publish", "published"]
+PHASES: tuple[Phase, ...] = ("collect", "reveal", "analyse", "review", "vote", "discuss", "publish", "published")
 
 
 class Strict(BaseModel):
@@ -53,13 +58,23 @@ class Commitment(Strict):
     owner_role: str | None = None
     effective_date: dt.date | None = None
     review_date: dt.date | None = None
+    end_date: dt.date | None = None
     status: CommitmentStatus = "active"
     does_not_promise: list[str] = Field(default_factory=list)
+
+    @field_validator("does_not_promise", mode="before")
+    @classmethod
+    def _prose_limits(cls, v: Any) -> Any:
+        # Real registers write their limits as prose: one item per sentence or ';' part.
+        if isinstance(v, str):
+            return [p.strip() for p in re.split(r"(?<=[.;])\s+|\n+", v) if p.strip(" .;\n")]
+        return v
 
 
 class Register(Strict):
     name: str | None = None
     version: str | None = None
+    default_owner_role: str | None = None
     commitments: list[Commitment]
 
     def get(self, commitment_id: str) -> Commitment | None:
@@ -89,12 +104,27 @@ class Quote(Strict):
     text: str
 
 
+class Candidate(Strict):
+    """A commitment that might answer a fear, its closest clause, and what may exclude the fear."""
+
+    commitment_id: str
+    title: str
+    clause: str = Field(description="The commitment's clause closest to the fear; an exact substring of its text.")
+    similarity: float
+    scope: str | None = None
+    limits: list[str] = Field(default_factory=list, description="What the commitment says it does not promise.")
+    flags: list[str] = Field(default_factory=list, description="In force, but: pilot, review overdue.")
+    owner_role: str | None = None
+
+
 class Coverage(Strict):
     theme_id: str
     status: CoverageStatus
     commitment_ids: list[str] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     rationale: str = ""
+    candidates: list[Candidate] = Field(default_factory=list)
+    set_by: Literal["engine", "facilitator"] = "engine"
 
 
 class Action(Strict):
@@ -113,6 +143,16 @@ class PromptVersion(Strict):
     sha256: str
 
 
+class Reclassification(Strict):
+    """A card the offline draft called a fear that the model took out of the fears.
+
+    Listed for the facilitator in review, with a one-click restore."""
+
+    card_id: str
+    to_kind: Literal["flaw", "positive", "other"]
+    reason: str = ""
+
+
 class Meta(Strict):
     engine: Literal["local", "llm"]
     model: str
@@ -121,6 +161,7 @@ class Meta(Strict):
     fallback_reason: str | None = None
     usage: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
+    reclassified: list[Reclassification] = Field(default_factory=list)
 
 
 class ModelMessage(Strict):
@@ -182,3 +223,4 @@ class StatementCoverage(Strict):
     commitment_ids: list[str] = Field(default_factory=list)
     quotes: list[Quote] = Field(default_factory=list)
     rationale: str = ""
+    candidates: list[Candidate] = Field(default_factory=list)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import TypeAdapter
 
-from .models import Analysis, CardSet, Register, StatementCoverage
+from facilitator.models import Analysis, CardSet, Register, StatementCoverage
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 SCHEMAS = {

@@ -8,7 +8,6 @@ neutralises markup that could render or beacon out (HTML, links, images).
 
 from __future__ import annotations
 
-import contextvars
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -19,12 +18,8 @@ PHONE = re.compile(r"(?<!\w)(?:\+?\d[\d\s().-]{7,}\d)(?!\w)")
 URL = re.compile(r"\b(?:https?|ftp|file|data|javascript):[^\s)\]>\"']*|\bwww\.[^\s)\]>\"']+", re.I)
 # Zero-width and bidirectional-override characters hide or reorder text.
 INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
-
-
-# Roster of the analysis in progress, so whatever embeds text (the local engine
-# or a provider through litellm) scrubs the team's names too. Set by both
-# engines' ``analyze``; read by ``LiteLLMEmbedder``.
-scrub_roster: contextvars.ContextVar[tuple[str, ...]] = contextvars.ContextVar("scrub_roster", default=())
+# A phone-like run that is really a date ("2026-06-01", "01.06.2026") stays a date.
+DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./]\d{1,2}[./]\d{1,2}")
 
 MIN_NAME_PART = 2  # "Ana Silva" also hides "Ana" and "Silva" on their own
 
@@ -49,18 +44,34 @@ def roster_pattern(roster: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s)?(?!\w)", re.I)
 
 
-def scrub(text: str, roster: Iterable[str] = ()) -> str:
-    """Replace personal identifiers with neutral placeholders."""
+def _phone(m: re.Match[str]) -> str:
+    return m.group(0) if DATE.fullmatch(m.group(0).strip()) else "[phone]"
+
+
+def scrub_report(text: str, roster: Iterable[str] = ()) -> tuple[str, int]:
+    """``scrub`` and the number of identifiers it replaced.
+
+    Normalising Unicode (a no-break space, a ligature) or dropping an invisible
+    character is not a replacement: only placeholders count."""
     text = unicodedata.normalize("NFKC", text)
     text = INVISIBLE.sub("", text)
-    text = EMAIL.sub("[email]", text)
-    text = URL.sub("[link]", text)
-    text = HANDLE.sub("[handle]", text)
-    text = PHONE.sub("[phone]", text)
+    n = 0
+    for pat, repl in ((EMAIL, "[email]"), (URL, "[link]"), (HANDLE, "[handle]")):
+        text, k = pat.subn(repl, text)
+        n += k
+    before = text
+    text = PHONE.sub(_phone, text)
+    n += text.count("[phone]") - before.count("[phone]")
     pat = roster_pattern(roster)
     if pat is not None:
-        text = pat.sub("[name]", text)
-    return text
+        text, k = pat.subn("[name]", text)
+        n += k
+    return text, n
+
+
+def scrub(text: str, roster: Iterable[str] = ()) -> str:
+    """Replace personal identifiers with neutral placeholders."""
+    return scrub_report(text, roster)[0]
 
 
 # With [ ] escaped no link or image can form, so ( ) ! stay readable; URLs are
@@ -73,12 +84,3 @@ def safe_markdown_text(text: str, roster: Iterable[str] = ()) -> str:
     no HTML tag, link, image or emphasis can come out of it."""
     cleaned = scrub(text, roster).replace("\r", " ").replace("\n", " ")
     return _MD_SPECIAL.sub(r"\\\1", cleaned)
-
-
-def load_roster(path) -> list[str]:
-    from pathlib import Path
-
-    from .files import read_text
-
-    names = [line.strip() for line in read_text(Path(path), "roster").splitlines()]
-    return [n for n in names if n and not n.startswith("#")]

@@ -1,4 +1,5 @@
-"""Configuration, read once from ``RETRO_*`` environment variables.
+"""Configuration from ``RETRO_*`` environment variables, read once per process
+(``get_settings()``; build ``Settings(...)`` directly for an explicit override).
 
 Every field here is documented in README.md (``tests/test_docs.py`` keeps the
 two in step).
@@ -6,8 +7,8 @@ two in step).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; unset means SQLite in data_dir. "
         "e.g. postgresql+psycopg://user@host/db",
     )
-    engine: Literal["local", "llm"] = Field(default="local", description="Analysis engine.")
+    engine: str = Field(default="local", description="Analysis engine: local or llm.")
     model: str | None = Field(default=None, description="litellm model string for the llm engine.")
     fallback_model: str | None = Field(default=None, description="Second litellm model tried once.")
     embedding_model: str | None = Field(
@@ -45,7 +46,7 @@ class Settings(BaseSettings):
     max_cards_per_retro: int = Field(default=200, gt=0, description="Cards per retro.")
     min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
     top_k: int = Field(default=4, gt=0, description="Commitment passages retrieved per fear.")
-    # --- the browser app (facilitator.retros, app.py) ---
+    # --- the browser app (facilitator.service.retros, app.py) ---
     max_cards_per_minute: int = Field(
         default=10, gt=0, description="Cards one participant may submit per minute."
     )
@@ -71,3 +72,9 @@ class Settings(BaseSettings):
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
 
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment once (``cache_clear()`` to re-read)."""
+    return Settings()

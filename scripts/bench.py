@@ -53,12 +53,12 @@ def cold(n: int, data_dir: str | None) -> dict:
     """Child process: everything from interpreter start. With the parent's data
     dir the classifier and register index are on disk, as on any run but the first."""
     t0 = time.perf_counter()
-    from facilitator.local_engine import LocalEngine
-    from facilitator.register import load_register
+    from facilitator.wiring import get_engine
+    from facilitator.inputs.register import load_register
     from facilitator.settings import Settings
 
-    engine = LocalEngine(Settings(data_dir=Path(data_dir or tempfile.mkdtemp())))
-    register = load_register(ROOT / "data" / "demo_register.md")
+    engine = get_engine(Settings(engine="local", data_dir=Path(data_dir or tempfile.mkdtemp())))
+    register = load_register(ROOT / "facilitator" / "demo" / "demo_register.md")
     r = one_run(engine, register, n, variant=0)
     r["process_total"] = round((time.perf_counter() - t0) * 1000, 1)
     r["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
@@ -76,13 +76,13 @@ def main() -> None:
         print(json.dumps(cold(args.cold_child, args.data_dir)))
         return
 
-    from facilitator.local_engine import LocalEngine
-    from facilitator.register import load_register
+    from facilitator.wiring import get_engine
+    from facilitator.inputs.register import load_register
     from facilitator.settings import Settings
 
     data_dir = tempfile.mkdtemp()
-    engine = LocalEngine(Settings(data_dir=Path(data_dir)))
-    register = load_register(ROOT / "data" / "demo_register.md")
+    engine = get_engine(Settings(engine="local", data_dir=Path(data_dir)))
+    register = load_register(ROOT / "facilitator" / "demo" / "demo_register.md")
     one_run(engine, register, 20, variant=99)  # load model, train/cached classifier, index register
     rows = []
     for n in args.sizes:

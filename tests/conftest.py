@@ -22,34 +22,38 @@ for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "RETRO_ENGINE", "RETRO_MODEL"
     os.environ.pop(var, None)
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
+DATA = ROOT / "facilitator" / "demo"
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path, monkeypatch):
+    from facilitator.settings import get_settings
+
     monkeypatch.setenv("RETRO_DATA_DIR", str(tmp_path / "retro-data"))
+    get_settings.cache_clear()  # settings are read once per process; each test has its own environment
     yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
 def local_engine(tmp_path_factory):
     """One offline engine per session: loading the model and Chroma costs ~1 s."""
-    from facilitator.local_engine import LocalEngine
     from facilitator.settings import Settings
+    from facilitator.wiring import get_engine
 
-    return LocalEngine(Settings(data_dir=tmp_path_factory.mktemp("engine")))
+    return get_engine(Settings(data_dir=tmp_path_factory.mktemp("engine"), engine="local"))
 
 
 @pytest.fixture(scope="session")
 def demo_register():
-    from facilitator.register import load_register
+    from facilitator.inputs.register import load_register
 
     return load_register(DATA / "demo_register.md")
 
 
 @pytest.fixture(scope="session")
 def demo_cards():
-    from facilitator.cards import load_cards
+    from facilitator.inputs.cards import load_cards
 
     return load_cards(DATA / "demo_retro.json")

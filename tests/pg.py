@@ -23,7 +23,7 @@ def pg_reachable() -> bool:
 def pg_database():
     if not pg_reachable():
         pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432 (scripts/test starts it when installed)")
-    from facilitator.db import Database
+    from facilitator.service.db import Database
 
     db = Database(PG_URL, schema=f"t_{uuid.uuid4().hex[:12]}")
     db.create_all()
@@ -35,7 +35,7 @@ def pg_database():
 
 @pytest.fixture
 def pg_service(pg_database):
-    from facilitator.retros import RetroService
+    from facilitator.service.retros import RetroService
     from facilitator.settings import Settings
 
     return RetroService(pg_database, Settings())

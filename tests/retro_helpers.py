@@ -7,7 +7,7 @@ from pathlib import Path
 
 from facilitator.models import Action, Analysis, Coverage, Meta, Theme
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "facilitator" / "demo"
 
 
 class ColumnEngine:
@@ -55,8 +55,8 @@ def demo_register_text() -> str:
 
 def make_service(**overrides):
     """A service on the test's own data directory (RETRO_DATA_DIR, see conftest)."""
-    from facilitator.db import Database
-    from facilitator.retros import RetroService
+    from facilitator.service.db import Database
+    from facilitator.service.retros import RetroService
     from facilitator.settings import Settings
 
     settings = Settings(**overrides)
@@ -66,7 +66,7 @@ def make_service(**overrides):
 def seeded_retro(svc, *, people: int = 4, to_phase: str = "collect", k: int = 3, engine=None, team: str = "Dispatch"):
     """A retro with ``people`` participants who each wrote one card per column,
     moved forward to ``to_phase`` (running the scripted engine on the way)."""
-    from facilitator.retros import PHASES, new_token
+    from facilitator.service.retros import PHASES, new_token
 
     reg = svc.add_register(demo_register_text(), "demo_register.md", name="Harbourline")
     created = svc.create_retro(team=team, title="Sprint 42", columns=["Went well", "To improve", "Worries"],
@@ -98,12 +98,13 @@ def app_page(page: str, **query):
     return at
 
 
-def use_engine(engine) -> None:
-    """Make the app's cached analysis runner use ``engine`` (same process as AppTest)."""
-    import warnings
+def use_engine(monkeypatch, engine) -> None:
+    """Make the app use ``engine`` (AppTest runs in this process): it is
+    registered in the wiring under a name of its own, the way real engines are."""
+    from facilitator import wiring
+    from facilitator.settings import get_settings
 
-    from app_pages.common import runner
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        runner()._engine = engine
+    name = f"test-scripted-{id(engine)}"  # a new name per engine: the app caches one runner per engine name
+    monkeypatch.setitem(wiring.ENGINES, name, lambda settings: engine)
+    monkeypatch.setenv("RETRO_ENGINE", name)
+    get_settings.cache_clear()

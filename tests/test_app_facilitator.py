@@ -49,7 +49,7 @@ def _page_dump(at) -> str:
 def test_live_counts_never_show_who_wrote_what():
     from sqlalchemy import select
 
-    from facilitator import db as t
+    from facilitator.service import db as t
 
     svc = make_service(max_cards_per_minute=100)
     c, toks = seeded_retro(svc, people=4)
@@ -74,11 +74,11 @@ def test_live_counts_never_show_who_wrote_what():
     assert {m.label for m in at.metric} == set(metrics)  # no per-person breakdown appeared
 
 
-def test_phases_analysis_in_background_and_review():
+def test_phases_analysis_in_background_and_review(monkeypatch):
     svc = make_service()
     c, _ = seeded_retro(svc, people=3)
     engine = ColumnEngine()
-    use_engine(engine)
+    use_engine(monkeypatch, engine)
     at = _console(c).run()
     at.button(key="next_phase").click().run()  # reveal
     assert sum("Person" in t.value for t in at.text) == 9
@@ -121,12 +121,12 @@ def test_phases_analysis_in_background_and_review():
     assert not at.exception
 
 
-def test_a_failure_message_is_shown_as_text_not_markdown():
+def test_a_failure_message_is_shown_as_text_not_markdown(monkeypatch):
     from facilitator.scrub import safe_markdown_text
 
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="reveal")
-    use_engine(ColumnEngine(fail=RuntimeError("**boom** <img src=x onerror=alert(1)> [click](http://evil.example)")))
+    use_engine(monkeypatch, ColumnEngine(fail=RuntimeError("**boom** <img src=x onerror=alert(1)> [click](http://evil.example)")))
     at = _console(c).run()
     at.button(key="next_phase").click().run()
     state = _wait_done(svc, c.retro_id)
@@ -150,16 +150,16 @@ def test_links_are_collapsed_and_the_key_needs_an_explicit_show():
     assert any(c.facilitator_key in x.value for x in at.code)
 
 
-def test_failed_analysis_is_shown_and_retryable():
+def test_failed_analysis_is_shown_and_retryable(monkeypatch):
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="reveal")
-    use_engine(ColumnEngine(fail=TimeoutError("model call exceeded 60 s")))
+    use_engine(monkeypatch, ColumnEngine(fail=TimeoutError("model call exceeded 60 s")))
     at = _console(c).run()
     at.button(key="next_phase").click().run()
     _wait_done(svc, c.retro_id)
     at.run()
     assert "model call exceeded 60 s" in at.error[0].value
-    use_engine(ColumnEngine())
+    use_engine(monkeypatch, ColumnEngine())
     at.button(key="run_analysis").click().run()
     assert _wait_done(svc, c.retro_id).status == "done"
 
@@ -191,7 +191,7 @@ def _approval(at):
 
 
 def test_an_approval_is_for_the_preview_that_was_read():
-    from facilitator import review
+    from facilitator.service import review
 
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="publish")
@@ -209,7 +209,7 @@ def test_an_approval_is_for_the_preview_that_was_read():
 
 
 def test_verbatim_fear_text_disables_publishing_with_a_message():
-    from facilitator import review
+    from facilitator.service import review
 
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="vote")

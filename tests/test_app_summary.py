@@ -35,7 +35,7 @@ class _Coverer:
                 for s in statements]
 
 
-def test_commitments_edit_versions_stale_and_question():
+def test_commitments_edit_versions_stale_and_question(monkeypatch):
     svc = make_service()
     at = app_page("commitments").run()
     assert "No register yet" in at.info[0].value
@@ -44,7 +44,7 @@ def test_commitments_edit_versions_stale_and_question():
     assert not at.exception
     assert [v.version for v in svc.registers()] == ["v1"]
     assert "stale or not active" in at.warning[0].value  # JS-2 past review, RO-1 draft
-    use_engine(_Coverer())
+    use_engine(monkeypatch, _Coverer())
     at.text_area(key="question").input("Will automating my job make me redundant?")
     at.button(key="ask").click().run()
     assert any(w.value == "Partly covered" for w in at.warning), [w.value for w in at.warning]

@@ -145,26 +145,31 @@ def test_decomposed_roster_names_are_normalised():
 # --- 2 and 7. the model engine's own checks on a themes reply -----------------------------------------------
 
 
-def test_fear_cards_cannot_be_hidden_in_a_flaw_theme():
-    from facilitator.llm_engine import _fears_kept
+def test_fear_cards_cannot_leave_the_fears_silently():
+    from facilitator.model.replies import ReclassifiedReply, reclassification_problems
 
     drafted = {"c1": "flaw", "c2": "fear", "c3": "positive"}
     merged = [Theme(id="t1", label="Build", kind="flaw", card_ids=["c1", "c2"]),
               Theme(id="t2", label="Good", kind="positive", card_ids=["c3"])]
-    errs = _fears_kept(merged, drafted)
-    assert any("mixes cards of fear drafts ('c2')" in e for e in errs), errs
-    assert any("is kind 'flaw' but holds cards of fear drafts ('c2')" in e and "may not be dropped" in e for e in errs)
+    errs = reclassification_problems(merged, drafted)
+    assert any("is kind 'flaw' but holds cards of fear drafts ('c2') not declared" in e for e in errs), errs
     relabelled = [Theme(id="t1", label="Build", kind="flaw", card_ids=["c1"]),
                   Theme(id="t2", label="Worry", kind="other", card_ids=["c2", "c3"])]
-    assert any("is kind 'other'" in e for e in _fears_kept(relabelled, drafted))
+    assert any("is kind 'other'" in e for e in reclassification_problems(relabelled, drafted))
     kept = [Theme(id="t1", label="Build", kind="flaw", card_ids=["c1"]),
             Theme(id="t2", label="Worry", kind="fear", card_ids=["c2"]),
             Theme(id="t3", label="Good", kind="positive", card_ids=["c3"])]
-    assert _fears_kept(kept, drafted) == []
+    assert reclassification_problems(kept, drafted) == []
+    # Declared, the same move is the model's to make (the draft is a hint) ...
+    declared = [ReclassifiedReply(card_id="c2", to_kind="flaw", reason="about the build, not about people")]
+    assert reclassification_problems(merged, drafted, declared) == []
+    # ... unless a card of the batch reads like an instruction to the analysis.
+    errs = reclassification_problems(merged, drafted, declared, steering=["c3"])
+    assert any("read like instructions" in e for e in errs), errs
 
 
 def test_short_fear_card_cannot_be_copied_into_a_label():
-    from facilitator.llm_engine import _verbatim
+    from facilitator.model.replies import fear_copies_card as _verbatim
 
     cards = CardSet(cards=[Card(id="c1", text="Am I next?  Really."), Card(id="c2", text="Too short")])
     copied = [Theme(id="t1", label="am i next? really", kind="fear", card_ids=["c1", "c2"])]

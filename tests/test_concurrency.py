@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from facilitator.retros import LimitReached, new_token
+from facilitator.service.retros import LimitReached, new_token
 from tests.pg import pg_database, pg_service  # noqa: F401 (fixtures)
 from tests.retro_helpers import make_service
 

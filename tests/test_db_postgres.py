@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from facilitator import review
-from facilitator.db import Database
-from facilitator.retros import RetroService
+from facilitator.service import review
+from facilitator.service.db import Database
+from facilitator.service.retros import RetroService
 from tests.pg import PG_URL, pg_database, pg_service  # noqa: F401 (fixtures)
 from tests.retro_helpers import seeded_retro
 

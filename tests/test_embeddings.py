@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from facilitator.embeddings import LocalEmbedder, local_embedder
+from facilitator.offline.embeddings import LocalEmbedder, local_embedder
 from facilitator.errors import ConfigError
 
 from .conftest import FIXTURES
@@ -49,8 +49,26 @@ def test_tampered_weights_are_refused(tmp_path):
 
 
 def test_shipped_kind_model_matches_its_examples():
-    """Regenerate with `uv run python -m facilitator.kinds` after editing the examples."""
-    from facilitator import linear
-    from facilitator.kinds import SHIPPED, model_key
+    """Regenerate with `uv run python -m facilitator.offline.kinds` after editing the examples."""
+    from facilitator.offline import linear
+    from facilitator.offline.kinds import SHIPPED, model_key
 
     assert linear.load([SHIPPED], ["kind", "fear"], model_key(local_embedder().name)) is not None
+
+
+def test_kind_model_key_covers_every_rule_that_feeds_it(monkeypatch):
+    """Editing a cue, a column role or the signal weight must invalidate the shipped weights."""
+    import re
+
+    from facilitator.offline import kinds
+
+    before = kinds.model_key("m")
+    monkeypatch.setitem(kinds.FEAR_CUES, "blame", re.compile(r"\bblame\b", re.I))
+    assert kinds.model_key("m") != before
+    monkeypatch.undo()
+    assert kinds.model_key("m") == before
+    monkeypatch.setattr(kinds, "COLUMN_ROLES", kinds.COLUMN_ROLES[:-1])
+    assert kinds.model_key("m") != before
+    monkeypatch.undo()
+    monkeypatch.setattr(kinds, "SIGNAL_WEIGHT", 0.3)
+    assert kinds.model_key("m") != before

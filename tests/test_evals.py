@@ -78,7 +78,7 @@ def test_training_examples_share_no_text_with_the_eval_sets():
 
     import facilitator
 
-    data = Path(facilitator.__file__).parent / "data"
+    data = Path(facilitator.__file__).parent / "offline" / "data"
     train = {json.loads(line)["text"].strip().lower() for line in (data / "kind_examples.jsonl").open()}
     train |= {json.loads(line)["statement"].strip().lower() for line in (data / "coverage_examples.jsonl").open()}
     evals = {c.text.strip().lower() for r in load_retros() for c in r.cards}

@@ -4,9 +4,9 @@ import datetime as dt
 
 import pytest
 
-from facilitator.cards import load_cards, parse_cards_csv, parse_cards_json, validate_cards
+from facilitator.inputs.cards import load_cards, parse_cards_csv, parse_cards_json, validate_cards
 from facilitator.errors import InputError
-from facilitator.register import health, load_register, parse_register_json, parse_register_markdown
+from facilitator.inputs.register import health, load_register, parse_register_json, parse_register_markdown
 
 from .conftest import DATA
 
@@ -116,12 +116,32 @@ def test_bad_json_register(raw, message):
         parse_register_json(raw)
 
 
-def test_health_flags_stale_and_inactive():
+def test_health_flags_review_overdue_but_keeps_it_in_force():
     reg = parse_register_markdown(MD)
     today = dt.date(2027, 2, 1)
-    assert health(reg.get("JS-1"), today).problems == ("review date 2027-01-01 has passed",)
+    h = health(reg.get("JS-1"), today)
+    # Past its review date a promise still stands until its status or an end date changes.
+    assert h.usable and h.review_overdue and h.flags == ("review overdue since 2027-01-01",)
     assert health(reg.get("GS-1"), today).problems == ("status is draft",)
-    assert health(reg.get("JS-1"), dt.date(2026, 1, 1)).usable
+    assert health(reg.get("JS-1"), dt.date(2026, 1, 1)).flags == ()
+
+
+def test_registers_as_people_write_them():
+    md = (
+        "Default owner role: Head of People\n\n"
+        "## JS-1 No layoffs from improvements\nStatus: pilot\nScope: the Leeds site\nEnd date: 2027-06-30\n"
+        "Does not promise: This does not cover contractors. It does not protect roles lost when a client leaves.\n\n"
+        "Nobody at Leeds loses their job because of an improvement.\n"
+    )
+    reg = parse_register_markdown(md)
+    c = reg.get("JS-1")
+    assert reg.default_owner_role == "Head of People"
+    assert c.does_not_promise == ["This does not cover contractors.", "It does not protect roles lost when a client leaves."]
+    assert health(c, dt.date(2027, 1, 1)).usable and "pilot" in health(c, dt.date(2027, 1, 1)).flags[0]
+    assert health(c, dt.date(2027, 7, 1)).problems == ("ended on 2027-06-30",)
+    js = parse_register_json('{"commitments": [{"id": "A-1", "title": "t", "text": "x", "status": "pilot", '
+                             '"does_not_promise": "No contractors; no agency staff."}]}')
+    assert js.get("A-1").does_not_promise == ["No contractors;", "no agency staff."]
 
 
 @pytest.mark.parametrize(

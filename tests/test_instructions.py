@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from facilitator.instructions import steering_reason
+from facilitator.offline.steering import steering_reason
 from facilitator.models import Card, CardSet, Commitment, Register
 
 REG = Register(commitments=[

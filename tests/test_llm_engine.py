@@ -59,7 +59,7 @@ def sleeps():
 
 @pytest.fixture
 def make_engine(local_engine, sleeps, tmp_path):
-    from facilitator.llm_engine import LLMEngine
+    from facilitator.model.engine import LLMEngine
 
     def make(**kw):
         kw.setdefault("model", OPENAI)
@@ -356,7 +356,7 @@ def test_200_cards_batched(wire, make_engine, demo_register):
     a = make_engine().analyze(cards, demo_register, today=TODAY)
     assert a.meta.engine == "llm" and problems(a, cards, demo_register) == []
     tasks = fake.tasks()
-    from facilitator.llm_engine import THEME_BATCH_CARDS
+    from facilitator.model.engine import THEME_BATCH_CARDS
 
     assert tasks.count("themes") == 2 and tasks[-1] == "actions"  # 200 cards, 120 per call, drafts never cut
     for body in fake.bodies[:2]:
@@ -375,8 +375,7 @@ def test_cover_statements(wire, make_engine, demo_register):
 
 
 def test_litellm_embedder_scrubs_and_normalises(wire, monkeypatch):
-    from facilitator.embeddings import get_embedder
-    from facilitator.scrub import scrub_roster
+    from facilitator.wiring import embedder_for
 
     seen = []
 
@@ -388,12 +387,8 @@ def test_litellm_embedder_scrubs_and_normalises(wire, monkeypatch):
                                          "usage": {"prompt_tokens": 5, "total_tokens": 5}})
 
     wire.post("https://api.openai.com/v1/embeddings").mock(side_effect=embed)
-    emb = get_embedder(Settings(embedding_model="openai/text-embedding-3-small"))
-    token = scrub_roster.set(("Ana",))
-    try:
-        vecs = emb.embed(["Ana wrote to ana@example.org", "fine"])
-    finally:
-        scrub_roster.reset(token)
+    emb = embedder_for(Settings(embedding_model="openai/text-embedding-3-small")).bound(roster=("Ana",))
+    vecs = emb.embed(["Ana wrote to ana@example.org", "fine"])
     assert vecs.shape == (2, 3) and abs(float(vecs[0] @ vecs[0]) - 1) < 1e-6
     assert seen[0]["input"] == ["[name] wrote to [email]", "fine"]
 
@@ -402,7 +397,7 @@ def test_litellm_embedder_scrubs_and_normalises(wire, monkeypatch):
 
 
 def test_prompt_files_are_strict(tmp_path):
-    from facilitator.prompts import PromptError, load_prompt, parse_prompt
+    from facilitator.model.templates import PromptError, load_prompt, parse_prompt
 
     p = load_prompt("repair")
     with pytest.raises(PromptError, match="missing variable"):
@@ -426,14 +421,14 @@ def test_offline_path_does_not_import_litellm(tmp_path, local_engine):
 
     code = (
         "import sys, runpy\n"
-        "import facilitator.local_engine, facilitator.engine, facilitator.cli\n"
-        "assert 'litellm' not in sys.modules, 'imported by facilitator.local_engine'\n"
+        "import facilitator.offline.engine, facilitator.seams, facilitator.cli\n"
+        "assert 'litellm' not in sys.modules, 'imported by facilitator.offline.engine'\n"
         f"sys.argv = ['retro-facilitator', 'analyze', {str(DATA / 'demo_retro.json')!r}, "
         f"'--commitments', {str(DATA / 'demo_register.md')!r}, '--output', {str(tmp_path / 'out.json')!r}]\n"
         "from facilitator.cli import main\n"
         "assert main() == 0\n"
         "assert 'litellm' not in sys.modules, 'imported by the offline CLI'\n"
-        "assert 'facilitator.llm_client' not in sys.modules\n"
+        "assert 'facilitator.model.client' not in sys.modules\n"
     )
     # Reuse the session engine's data dir: its trained classifier and index are cached there.
     env = {**__import__("os").environ, "RETRO_DATA_DIR": str(local_engine.settings.data_dir)}
@@ -532,7 +527,7 @@ def test_declared_reclassification_is_accepted_and_shown(wire, make_engine, demo
 
 
 def test_reclassification_warning_is_scrubbed_one_line_and_bounded():
-    from facilitator.llm_engine import RECLASSIFY_REASON_MAX, ReclassifiedReply, _reclassified_warning
+    from facilitator.model.engine import RECLASSIFY_REASON_MAX, ReclassifiedReply, _reclassified_warning
 
     r = ReclassifiedReply(card_id="c1", to_kind="positive", reason=("Ana\x1b thanks\u202e\n" * 15)[:200])
     w = _reclassified_warning(r, ["Ana"])
@@ -607,7 +602,7 @@ def test_reason_may_not_quote_the_card_nor_reach_the_repair_prompt(wire, make_en
 
 
 def test_reclassification_cap_counts_the_whole_analysis():
-    from facilitator.llm_engine import ReclassifiedReply, _fears_kept
+    from facilitator.model.engine import ReclassifiedReply, _fears_kept
     from facilitator.models import Theme
 
     drafted = {f"f{i}": "fear" for i in range(1, 5)}  # this batch: 4 of the retro's 8 fear cards
@@ -720,7 +715,7 @@ def test_deeply_nested_reply_is_a_repair_not_a_crash(wire, make_engine, demo_car
 
 
 def test_any_error_in_the_model_path_falls_back_offline(wire, make_engine, demo_cards, demo_register, monkeypatch, caplog):
-    from facilitator.llm_engine import LLMEngine
+    from facilitator.model.engine import LLMEngine
 
     def boom(self, *a, **kw):
         raise KeyError("theme_id")
@@ -784,7 +779,7 @@ class FakeEmbeddings:
 
 
 def _embedder(**kw):
-    from facilitator.llm_client import LiteLLMEmbedder
+    from facilitator.model.embedder import LiteLLMEmbedder
 
     sleeps = []
     return LiteLLMEmbedder(Settings(embedding_model="openai/text-embedding-3-small", **kw), sleep=sleeps.append), sleeps
@@ -827,11 +822,11 @@ def test_embedding_deadline(wire):
 
 
 def test_local_engine_scrubs_names_before_remote_embeddings(wire, tmp_path, demo_register):
-    from facilitator.local_engine import LocalEngine
+    from facilitator.wiring import get_engine
 
     fake = FakeEmbeddings()
     wire.post(EMBED_URL).mock(side_effect=fake)
-    engine = LocalEngine(Settings(data_dir=tmp_path, embedding_model="openai/text-embedding-3-small"))
+    engine = get_engine(Settings(data_dir=tmp_path, engine="local", embedding_model="openai/text-embedding-3-small"))
     cards = CardSet(cards=[
         Card(id="n1", text="Ana Silva keeps getting blamed, I'm afraid I'm next", column="Worries"),
         Card(id="n2", text="Silva's scripts will automate Jose\u0301 out of a job", column="Worries"),
@@ -846,20 +841,20 @@ def test_local_engine_scrubs_names_before_remote_embeddings(wire, tmp_path, demo
 
 
 def test_llm_engine_counts_embeddings_and_falls_back_to_local_embedder(wire, tmp_path, sleeps, demo_cards, demo_register):
-    from facilitator.llm_engine import LLMEngine
+    from facilitator.wiring import build_llm_engine
 
     fake = FakeEmbeddings()
     wire.post(EMBED_URL).mock(side_effect=fake)
     openai(wire)
     settings = Settings(engine="llm", data_dir=tmp_path, model=OPENAI, embedding_model="openai/text-embedding-3-small")
-    a = LLMEngine(settings, sleep=sleeps.append).analyze(demo_cards, demo_register, today=TODAY, roster=_roster())
+    a = build_llm_engine(settings, sleep=sleeps.append).analyze(demo_cards, demo_register, today=TODAY, roster=_roster())
     assert a.meta.engine == "llm"
     assert a.meta.usage["embedding_calls"] >= 1 and a.meta.usage["embedding_tokens"] > 0
     assert a.meta.usage["total_tokens"] >= a.meta.usage["prompt_tokens"] + a.meta.usage["embedding_tokens"]
 
     down = FakeEmbeddings(*[httpx.Response(500, json={"error": {"message": "down"}})] * 50)
     wire.post(EMBED_URL).mock(side_effect=down)
-    b = LLMEngine(settings, sleep=sleeps.append).analyze(demo_cards, demo_register, today=TODAY)
+    b = build_llm_engine(settings, sleep=sleeps.append).analyze(demo_cards, demo_register, today=TODAY)
     assert b.meta.engine == "local" and "embedding" in b.meta.fallback_reason
     assert b.meta.model == "all-MiniLM-L6-v2"  # the offline answer used the local embedder, not the failing one
     assert down.requests == 3  # one call + 2 retries, then no more remote embeddings

@@ -1,0 +1,202 @@
+"""Helpers shared by the pages: the cached service and engine, links, access
+checks and safe text display. No per-user data is kept outside
+``st.session_state``; ``st.cache_resource`` holds only the database engine and
+the analysis engine, which are safe to share between sessions.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode, urlsplit
+
+import streamlit as st
+
+from facilitator.scrub import safe_markdown_text
+from facilitator.service import Database, RetroService, database_url
+from facilitator.service.phases import PHASE_LABELS, PHASES
+from facilitator.service.retros import Retro, RetroNotFound
+from facilitator.service.runner import AnalysisRunner
+from facilitator.settings import Settings, get_settings
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@st.cache_resource(show_spinner=False)
+def _database(url: str) -> Database:
+    db = Database(url)
+    db.create_all()
+    return db
+
+
+def service() -> RetroService:
+    s = settings()
+    return RetroService(_database(database_url(s)), s)
+
+
+@st.cache_resource(show_spinner=False)
+def _runner(engine: str, model: str | None, data_dir: str) -> AnalysisRunner:
+    return AnalysisRunner(settings())
+
+
+def runner() -> AnalysisRunner:
+    s = settings()
+    return _runner(s.engine, s.model, str(s.data_dir))
+
+
+# --- links -------------------------------------------------------------------
+
+
+def base_url() -> str:
+    s = settings()
+    if s.public_url:
+        return s.public_url.rstrip("/")
+    url = None
+    try:
+        url = st.context.url
+    except Exception:  # noqa: BLE001 - not available in every runtime
+        url = None
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme and parts.netloc:
+            return f"{parts.scheme}://{parts.netloc}"
+    return "http://localhost:8501"
+
+
+def join_link(retro: Retro) -> str:
+    return f"{base_url()}/join?{urlencode({'code': retro.join_code})}"
+
+
+def facilitator_link(retro_id: str, key: str) -> str:
+    return f"{base_url()}/facilitate?{urlencode({'retro': retro_id, 'key': key})}"
+
+
+def summary_link(pub_id: str) -> str:
+    return f"{base_url()}/summary?{urlencode({'s': pub_id})}"
+
+
+# --- access ------------------------------------------------------------------
+
+
+def auth_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets.toml at all
+        return False
+
+
+def logged_in_email() -> str | None:
+    try:
+        if st.user.get("is_logged_in"):
+            return st.user.get("email")
+    except Exception:  # noqa: BLE001
+        return None
+    return None
+
+
+def login_required() -> bool:
+    """True (and the page should stop) when facilitator login is on but missing."""
+    if not settings().facilitator_login:
+        return False
+    if not auth_configured():
+        st.error(
+            "RETRO_FACILITATOR_LOGIN is on but no identity provider is configured: add an [auth] "
+            "section to .streamlit/secrets.toml (see README), or unset RETRO_FACILITATOR_LOGIN."
+        )
+        return True
+    if logged_in_email():
+        return False
+    st.info("Facilitator pages need you to log in.")
+    if st.button("Log in", type="primary", key="login"):
+        st.login()
+    return True
+
+
+def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
+    """The retro of a facilitator page, or stop the page with a clear message.
+
+    Access is the secret link (``?retro=…&key=…``) or, with
+    RETRO_FACILITATOR_LOGIN, a logged-in facilitator who created the retro."""
+    svc = service()
+    retro_id = st.query_params.get("retro", "")
+    key = st.query_params.get("key") or None
+    if not retro_id:
+        st.warning("This page needs the facilitator link you got when you created the retro.")
+        st.page_link("app_pages/home.py", label="Start a new retro", icon=":material/add_circle:")
+        st.stop()
+    if login_required():
+        st.stop()
+    try:
+        retro = svc.get(retro_id)
+    except RetroNotFound as e:
+        st.error(str(e))
+        st.stop()
+    email = logged_in_email()
+    ok = svc.check_key(retro_id, key)
+    if settings().facilitator_login:
+        ok = bool(email) and (ok or (retro.owner_email is not None and email == retro.owner_email))
+    if not ok:
+        st.error("This facilitator link is not valid (the key is missing or wrong). Use the link you got when you created the retro.")
+        st.stop()
+    return svc, retro, key
+
+
+def facilitator_params(retro: Retro, key: str | None) -> dict[str, str]:
+    return {"retro": retro.id, **({"key": key} if key else {})}
+
+
+# --- display -----------------------------------------------------------------
+
+
+def md(text: str) -> str:
+    """Escape card or model text for a Markdown context (labels, headers)."""
+    return safe_markdown_text(text)
+
+
+def phase_bar(phase: str) -> None:
+    shown = [p for p in PHASES if p != "published"]
+    current = "publish" if phase == "published" else phase
+    parts = []
+    for p in shown:
+        label = PHASE_LABELS[p]
+        if p == current:
+            parts.append(f":blue-background[**{label}**]")
+        elif PHASES.index(p) < PHASES.index(current):
+            parts.append(f":gray[{label}]")
+        else:
+            parts.append(label)
+    st.markdown(" → ".join(parts))
+
+
+def card_box(text: str) -> None:
+    with st.container(border=True):
+        st.text(text)
+
+
+def board(svc: RetroService, retro: Retro) -> None:
+    """The revealed cards, one column per retro column; text only, no authors."""
+    cards = svc.revealed_cards(retro.id)
+    cols = st.columns(len(retro.columns))
+    for col, name in zip(cols, retro.columns):
+        with col:
+            here = [c for c in cards if c.column == name]
+            st.subheader(f"{md(name)} ({len(here)})")
+            for c in here:
+                card_box(c.text)
+
+
+def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None:
+    """Poll (phase, rev) every ``every`` seconds and rerun the whole page when
+    the facilitator changed something, so nobody has to reload."""
+    seen = (retro.phase, retro.rev)
+
+    @st.fragment(run_every=every)
+    def _watch() -> None:
+        try:
+            now = svc.watch(retro.id)
+        except RetroNotFound:
+            return
+        if now != seen:
+            st.rerun(scope="app")
+
+    _watch()

@@ -1,0 +1,146 @@
+"""The review editor and the publish panel (used by the console and the review page)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from app_ui.common import md, runner
+from facilitator.service import review
+from facilitator.errors import FacilitatorError
+from facilitator.models import KINDS
+from facilitator.service.retros import Retro, RetroService
+
+ACTION_KINDS = ("fix", "reassure", "escalate")
+STATUS_BADGE = {"covered": ":green-badge[covered]", "partial": ":orange-badge[partial]", "uncovered": ":red-badge[trust gap]"}
+
+
+def _apply(svc: RetroService, retro: Retro, edit, *args, **kwargs) -> None:
+    try:
+        svc.edit_analysis(retro.id, edit, *args, **kwargs)
+    except FacilitatorError as e:
+        st.session_state["review_error"] = str(e)
+
+
+def review_editor(svc: RetroService, retro: Retro) -> None:
+    state = svc.analysis(retro.id)
+    a = state.current
+    if a is None:
+        st.info("No analysis yet: run it first.")
+        return
+    cards = {c.id: c for c in svc.revealed_cards(retro.id)}
+
+    def card_label(cid: str) -> str:
+        c = cards.get(cid)
+        text = c.text if c else cid
+        return text if len(text) <= 90 else text[:89] + "…"
+
+    st.subheader("Review the analysis")
+    st.caption(
+        "The analysis is a suggestion. Rename, re-kind, merge, split and move cards until it says what the room said. "
+        + ("You have edited it." if state.edited else "Unedited: this is the engine's original.")
+    )
+    if err := st.session_state.pop("review_error", None):
+        st.warning(err)
+
+    c1, c2, c3 = st.columns([1.2, 1.2, 1])
+    keep = c2.checkbox("Keep my edits when re-running", key="keep_edits", value=False,
+                       help="Off: the new analysis replaces your edits. On: your edited version stays; "
+                            "the new result becomes the 'original' you can restore.")
+    if c1.button("Re-run the analysis", key="rerun_analysis", icon=":material/refresh:"):
+        try:
+            runner().start(svc, retro.id, keep_edits=keep)
+        except FacilitatorError as e:
+            st.warning(str(e))
+        st.rerun()
+    if state.edited and c3.button("Restore the original", key="restore", icon=":material/undo:"):
+        svc.restore_original(retro.id)
+        st.rerun()
+
+    theme_ids = [t.id for t in a.themes]
+    labels = {t.id: t.label for t in a.themes}
+    cov = {c.theme_id: c for c in a.coverage}
+
+    tab_themes, tab_actions, tab_merge = st.tabs(["Themes", f"Actions ({len(a.actions)})", "Merge themes"])
+    with tab_themes:
+        for t in a.themes:
+            with st.container(border=True):
+                head = f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards"
+                if t.id in cov:
+                    head += " · " + STATUS_BADGE[cov[t.id].status]
+                st.markdown(head)
+                for cid in t.card_ids:
+                    st.text("• " + card_label(cid))
+                if t.id in cov:
+                    c = cov[t.id]
+                    for q in c.quotes:
+                        st.caption(f"{md(q.commitment_id)}: “{md(q.text)}”")
+                with st.expander("Edit this theme"):
+                    with st.form(f"theme:{t.id}"):
+                        new_label = st.text_input("Label", value=t.label, key=f"label:{t.id}")
+                        new_kind = st.selectbox("Kind", KINDS, index=KINDS.index(t.kind), key=f"kind:{t.id}")
+                        note = None
+                        if t.id in cov:
+                            note = st.text_area("Coverage note", value=cov[t.id].rationale, key=f"note:{t.id}")
+                        if st.form_submit_button("Save theme"):
+                            if new_label != t.label:
+                                _apply(svc, retro, review.rename_theme, t.id, new_label)
+                            if note is not None and note != cov[t.id].rationale:
+                                _apply(svc, retro, review.set_coverage_note, t.id, note)
+                            if new_kind != t.kind:
+                                _apply(svc, retro, review.set_kind, t.id, new_kind)
+                            st.rerun()
+                    with st.form(f"cards:{t.id}"):
+                        picked = st.multiselect("Cards", t.card_ids, format_func=card_label, key=f"pick:{t.id}")
+                        others = [x for x in theme_ids if x != t.id]
+                        target = st.selectbox("Move them to", others, format_func=lambda x: labels[x],
+                                              key=f"target:{t.id}") if others else None
+                        split_label = st.text_input("…or split them into a new theme called", key=f"split:{t.id}")
+                        m, s_ = st.columns(2)
+                        move = m.form_submit_button("Move cards")
+                        split = s_.form_submit_button("Split into new theme")
+                        if move and picked and target:
+                            _apply(svc, retro, review.move_cards, picked, target)
+                            st.rerun()
+                        if split and picked:
+                            _apply(svc, retro, review.split_theme, t.id, picked, split_label)
+                            st.rerun()
+
+    with tab_merge:
+        with st.form("merge"):
+            into = st.selectbox("Keep this theme", theme_ids, format_func=lambda x: labels[x], key="merge_into")
+            others = st.multiselect("…and merge these into it", theme_ids, format_func=lambda x: labels[x], key="merge_others")
+            if st.form_submit_button("Merge"):
+                _apply(svc, retro, review.merge_themes, into, others)
+                st.rerun()
+
+    with tab_actions:
+        for x in a.actions:
+            with st.expander(f"{md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}"):
+                _action_form(svc, retro, theme_ids, labels, x)
+        st.markdown("**Add an action**")
+        _action_form(svc, retro, theme_ids, labels, None)
+
+
+def _action_form(svc, retro, theme_ids, labels, x) -> None:
+    key = x.id if x else "new"
+    with st.form(f"action:{key}", clear_on_submit=x is None):
+        title = st.text_input("What will be done", value=x.title if x else "", key=f"a_title:{key}")
+        c1, c2, c3 = st.columns(3)
+        kind = c1.selectbox("Kind", ACTION_KINDS, index=ACTION_KINDS.index(x.kind) if x else 0, key=f"a_kind:{key}")
+        owner = c2.text_input("Owner role", value=x.owner_role if x else "Team", key=f"a_owner:{key}",
+                              help="A role, not a person's name.")
+        due = c3.date_input("Due", value=x.due if x else dt.date.today() + dt.timedelta(14), key=f"a_due:{key}")
+        themes = st.multiselect("Themes", theme_ids, default=[t for t in (x.theme_ids if x else []) if t in theme_ids],
+                                format_func=lambda t: labels[t], key=f"a_themes:{key}")
+        b1, b2 = st.columns(2)
+        save = b1.form_submit_button("Save action" if x else "Add action")
+        remove = b2.form_submit_button("Remove action") if x else False
+    if save:
+        _apply(svc, retro, review.upsert_action, action_id=x.id if x else None, title=title, kind=kind,
+               owner_role=owner, due=due, theme_ids=themes)
+        st.rerun()
+    if remove:
+        _apply(svc, retro, review.remove_action, x.id)
+        st.rerun()

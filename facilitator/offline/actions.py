@@ -1,0 +1,102 @@
+"""Drafting follow-up actions from themes and coverage (offline engine).
+
+Every flaw gets a fix: the team's own proposal when the theme holds one (a
+card from a Start / Ideas / Try / Actions column, or one phrased as a
+proposal), else an honest "no fix was proposed" with a concrete first step. A
+fix to a process that changes someone's work carries its people step. Every
+fear gets the actions ``checks.required_action_kinds`` asks for its status:
+a reassurance when a commitment covers it, an escalation to the owner of the
+most closely related commitment (else the register's default owner) when it
+is a gap, only partly answered, or still needs review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+
+from facilitator.checks import required_action_kinds
+from facilitator.inputs.register import default_owner
+from facilitator.models import Action, Card, Coverage, Register, Theme
+from facilitator.offline.kinds import is_proposal
+
+FIX_DAYS, REASSURE_DAYS, ESCALATE_DAYS = 14, 7, 21
+PROPOSAL_MAX_CHARS = 160
+_CHANGES_WORK = re.compile(r"automat|tool|bot|script|process|workflow|template|handover|checklist|rota|on.?call", re.I)
+_PEOPLE_STEP = " (agree with the people whose work it changes how it changes)"
+
+
+def fix_title(theme: Theme, cards: Sequence[Card]) -> str:
+    """The fix for a flaw theme, from the team's own proposal when there is one."""
+    proposals = [c for c in cards if is_proposal(c)]
+    if proposals:
+        # The longest proposal usually says most; a card is kept as written (flaws are not fears).
+        text = " ".join(max(proposals, key=lambda c: len(c.text)).text.split())
+        if len(text) > PROPOSAL_MAX_CHARS:
+            text = text[: PROPOSAL_MAX_CHARS - 1].rstrip() + "\u2026"
+        title = f"Try the team's proposal for {theme.label.lower()}: {text}"
+        extra = f" ({len(proposals) - 1} more proposal(s) on the board)" if len(proposals) > 1 else ""
+        title += extra
+    else:
+        title = f"No fix was proposed for {theme.label.lower()}: agree one first step in the discussion and name who takes it"
+    if _CHANGES_WORK.search(" ".join([theme.label, theme.summary, *(c.text for c in cards)])):
+        title += _PEOPLE_STEP
+    return title
+
+
+def draft_actions(
+    themes: list[Theme], coverage: list[Coverage], register: Register, today: dt.date, cards: Sequence[Card] = ()
+) -> list[Action]:
+    by_theme = {c.theme_id: c for c in coverage}
+    card_of = {c.id: c for c in cards}
+    actions: list[Action] = []
+
+    def add(**kw) -> None:
+        actions.append(Action(id=f"a{len(actions) + 1}", **kw))
+
+    for t in themes:
+        if t.kind == "flaw":
+            members = [card_of[cid] for cid in t.card_ids if cid in card_of]
+            add(title=fix_title(t, members), kind="fix", theme_ids=[t.id], owner_role="Team",
+                due=today + dt.timedelta(FIX_DAYS))
+        elif t.kind == "fear":
+            cov = by_theme.get(t.id)
+            status = cov.status if cov else "uncovered"
+            need = required_action_kinds(status)
+            ids = cov.commitment_ids if cov else []
+            if "reassure" in need and ids:
+                add(
+                    title=f"Share {', '.join(ids)} with the team and confirm it applies to them",
+                    kind="reassure",
+                    theme_ids=[t.id],
+                    commitment_ids=ids,
+                    owner_role="Facilitator",
+                    due=today + dt.timedelta(REASSURE_DAYS),
+                )
+            if "escalate" in need:
+                owner = escalation_owner(register, cov)
+                what = {
+                    "partial": "the part no commitment answers",
+                    "needs_review": "whether a commitment answers this",
+                }.get(status, "this trust gap")
+                add(
+                    title=f"Ask {owner} about {what} ({t.label.lower()}) and ask for a written answer",
+                    kind="escalate",
+                    theme_ids=[t.id],
+                    commitment_ids=ids,
+                    owner_role=owner,
+                    due=today + dt.timedelta(ESCALATE_DAYS),
+                )
+    return actions
+
+
+def escalation_owner(register: Register, cov: Coverage | None) -> str:
+    """The owner of the most closely related commitment: cited first, else the best
+    candidate; else the register's default owner."""
+    related = list(cov.commitment_ids) + [c.commitment_id for c in cov.candidates] if cov else []
+    for cid in related:
+        c = register.get(cid)
+        if c and c.owner_role:
+            return c.owner_role
+    return default_owner(register)

@@ -1,0 +1,34 @@
+"""Spotting cards that try to steer the analysis instead of saying something.
+
+Such a card stays in the retro (nothing anyone writes is dropped) and in its
+theme, but it is not used as evidence when a fear is checked against the
+register, and the facilitator is told. Two signals, both cheap and
+conservative: a commitment id the register does not have ("per JS-99 nobody
+can be fired"), or the phrasing of an instruction to a model.
+"""
+
+from __future__ import annotations
+
+import re
+
+from facilitator.models import Register
+
+_ID_LIKE = re.compile(r"\b[A-Z]{1,6}-\d{1,4}\b")
+_INSTRUCTION = re.compile(
+    r"\b(ignore|disregard|forget)\b.{0,30}\b(instructions?|prompt|rules|above|previous)\b"
+    r"|\b(system|developer)\s*(prompt|message|mode)\b"
+    r"|^\s*(system|assistant)\s*:"
+    r"|\byou are now\b"
+    r"|\b(mark|label|classify|treat|report|set)\b[^.]{0,40}\b(covered|uncovered|trust gap|as (a )?(fear|flaw|positive|other))\b",
+    re.I | re.M,
+)
+
+
+def steering_reason(text: str, register: Register) -> str | None:
+    """Why this card looks like it is steering the analysis, or None."""
+    # The unknown id itself is not repeated: it must not reach any output.
+    if any(m not in register.ids for m in _ID_LIKE.findall(text)):
+        return "it cites a commitment id the register does not have"
+    if _INSTRUCTION.search(text):
+        return "it is phrased as an instruction to the analysis"
+    return None

@@ -1,0 +1,72 @@
+"""The two pictures of a retro (Altair): themes by size and kind, and how the
+register covers the fears raised. Built from an (anonymised) analysis only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import altair as alt
+import pandas as pd
+
+from facilitator.models import Analysis
+
+KIND_COLOURS = {"flaw": "#e8833a", "fear": "#7b5ea7", "positive": "#3a9d5d", "other": "#9aa5b1"}
+KIND_WORDS = {"flaw": "process flaw", "fear": "fear", "positive": "positive", "other": "other"}
+STATUS_COLOURS = {"covered": "#3a9d5d", "partial": "#e0b000", "gap": "#d64545"}
+STATUS_WORDS = {"covered": "covered", "partial": "partial", "uncovered": "gap"}
+
+
+def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> alt.Chart:
+    """Horizontal bars: one per theme, length = cards, colour = kind."""
+    votes = votes or {}
+    rows = [
+        {
+            "theme": t.label if len(t.label) <= 48 else t.label[:47] + "…",
+            "cards": len(t.card_ids),
+            "kind": KIND_WORDS[t.kind],
+            "dots": int(votes.get(t.id, 0)),
+        }
+        for t in analysis.themes
+    ]
+    kinds = [KIND_WORDS[k] for k in KIND_COLOURS]
+    return (
+        alt.Chart(pd.DataFrame(rows, columns=["theme", "cards", "kind", "dots"]), title="Themes by size and kind")
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            x=alt.X("cards:Q", title="cards", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("theme:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=kinds, range=list(KIND_COLOURS.values())),
+                legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=160),
+            ),
+            tooltip=["theme:N", "kind:N", "cards:Q", "dots:Q"],
+        )
+        # A step height (not a fixed one): Streamlit fits fixed heights to the
+        # container, which squashes the bars once the title and legend take their share.
+        .properties(height=alt.Step(30))
+    )
+
+
+def coverage_chart(analysis: Analysis) -> alt.Chart:
+    """One bar per status: how many fear themes are covered, partly covered, gaps."""
+    counts = {"covered": 0, "partial": 0, "gap": 0}
+    for c in analysis.coverage:
+        counts[STATUS_WORDS[c.status]] += 1
+    rows = [{"status": k, "fears": v} for k, v in counts.items()]
+    return (
+        alt.Chart(pd.DataFrame(rows, columns=["status", "fears"]), title="Fears vs. commitments")
+        .mark_bar(cornerRadiusEnd=3)
+        .encode(
+            x=alt.X("fears:Q", title="fear themes", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("status:N", sort=list(STATUS_COLOURS), title=None),
+            color=alt.Color(
+                "status:N",
+                scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values())),
+                legend=None,
+            ),
+            tooltip=["status:N", "fears:Q"],
+        )
+        .properties(height=alt.Step(30))
+    )

@@ -1,0 +1,245 @@
+"""The one module that touches SQL: engine creation, schema and transactions.
+
+SQLite (a file in ``RETRO_DATA_DIR``) by default; PostgreSQL when
+``RETRO_DATABASE_URL`` is set, so several app processes can serve one retro.
+Everything that must survive a browser refresh, a server restart or a failed
+model call lives in these tables; nothing is kept in module globals.
+
+What is deliberately *not* here (anonymity, see ``facilitator.service.retros``):
+no names, no accounts of participants, no author column on cards and no card
+timestamps. A card carries an ``author_tag`` (an HMAC of the browser
+session's secret under a per-retro salt) only while the retro runs, so a
+participant can edit their own cards before reveal and so the publish gate can
+count how many different people a theme comes from; the tags are erased when
+the retro is published and never leave the service layer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import Engine
+
+from facilitator.settings import Settings
+
+metadata = MetaData()
+
+registers = Table(
+    "registers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("filename", String(200), nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("register_json", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+retros = Table(
+    "retros",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("join_code", String(32), nullable=False, unique=True),
+    # sha256 of the facilitator key: a database leak does not hand out the link.
+    Column("key_hash", String(64), nullable=False),
+    Column("salt", String(64), nullable=False),
+    Column("team", String(120), nullable=False),
+    Column("team_norm", String(120), nullable=False, index=True),
+    Column("title", String(200), nullable=False),
+    Column("columns_json", Text, nullable=False),
+    Column("register_id", Integer, ForeignKey("registers.id"), nullable=True),
+    Column("k", Integer, nullable=False),
+    Column("vote_budget", Integer, nullable=False),
+    Column("roster_json", Text, nullable=False, default="[]"),
+    Column("owner_email", String(320), nullable=True),
+    Column("phase", String(16), nullable=False),
+    # Bumped on every facilitator change; participants' pages poll (phase, rev).
+    Column("rev", Integer, nullable=False, default=0),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_on", Date, nullable=False),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("retro_id", String(32), ForeignKey("retros.id"), primary_key=True),
+    Column("tag", String(64), primary_key=True),
+    # Rate limit window: one overwritten pair per participant, never per card.
+    Column("window_start", Float, nullable=False, default=0.0),
+    Column("window_count", Integer, nullable=False, default=0),
+)
+
+cards = Table(
+    "cards",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("retro_id", String(32), ForeignKey("retros.id"), nullable=False, index=True),
+    # Insertion order only (no timestamps: time identifies people).
+    Column("seq", Integer, nullable=False),
+    Column("column_name", String(80), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author_tag", String(64), nullable=True),
+    Column("idem_key", String(64), nullable=False),
+    UniqueConstraint("retro_id", "idem_key", name="uq_cards_idem"),
+)
+
+votes = Table(
+    "votes",
+    metadata,
+    Column("retro_id", String(32), ForeignKey("retros.id"), primary_key=True),
+    Column("voter_tag", String(64), primary_key=True),
+    Column("theme_id", String(64), primary_key=True),
+    Column("dots", Integer, nullable=False),
+)
+
+analyses = Table(
+    "analyses",
+    metadata,
+    Column("retro_id", String(32), ForeignKey("retros.id"), primary_key=True),
+    Column("status", String(16), nullable=False),  # idle | running | done | failed
+    Column("run_id", String(32), nullable=True),
+    Column("step", String(200), nullable=False, default=""),
+    Column("progress", Float, nullable=False, default=0.0),
+    Column("error", Text, nullable=True),
+    Column("keep_edits", Integer, nullable=False, default=0),
+    Column("heartbeat", Float, nullable=False, default=0.0),
+    Column("original_json", Text, nullable=True),
+    Column("edited_json", Text, nullable=True),
+)
+
+publications = Table(
+    "publications",
+    metadata,
+    Column("id", String(48), primary_key=True),
+    Column("retro_id", String(32), ForeignKey("retros.id"), nullable=False, unique=True),
+    Column("summary_json", Text, nullable=False),
+    Column("markdown", Text, nullable=False),
+    Column("published_on", Date, nullable=False),
+)
+
+action_items = Table(
+    "action_items",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_norm", String(120), nullable=False, index=True),
+    Column("source_retro_id", String(32), ForeignKey("retros.id"), nullable=False),
+    Column("action_id", String(64), nullable=False),
+    Column("title", Text, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("owner_role", String(200), nullable=False),
+    Column("due", Date, nullable=False),
+    Column("status", String(16), nullable=False),  # open | done | dropped | carried
+    Column("reviewed_in", String(32), nullable=True),
+    UniqueConstraint("source_retro_id", "action_id", name="uq_action_items_source"),
+)
+
+_SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class Database:
+    """An engine plus the two kinds of transaction the service needs.
+
+    ``write()`` on SQLite starts ``BEGIN IMMEDIATE``: the write lock is taken
+    up front, so two writers queue on the busy timeout instead of one failing
+    with "database is locked" when it upgrades a read lock. On PostgreSQL the
+    service locks the retro row (``SELECT ... FOR UPDATE``) instead.
+    """
+
+    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            engine = create_engine(
+                url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            )
+            _sqlite_events(engine)
+        else:
+            engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
+        if schema:
+            if not _SCHEMA_NAME.match(schema):
+                raise ValueError(f"schema name {schema!r} must match {_SCHEMA_NAME.pattern}")
+            with engine.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+            engine = engine.execution_options(schema_translate_map={None: schema})
+        self.schema = schema
+        self.engine: Engine = engine
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        db = cls(database_url(settings))
+        db.create_all()
+        return db
+
+    def create_all(self) -> None:
+        metadata.create_all(self.engine)
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            with conn.begin():
+                yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(retro_read_only=True) as conn:
+            with conn.begin():
+                yield conn
+
+    def drop_schema(self) -> None:
+        """Tests only: remove the private PostgreSQL schema and everything in it."""
+        if self.schema and not self.is_sqlite:
+            with self.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
+        self.engine.dispose()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return settings.database_url
+    path = Path(settings.sqlite_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _sqlite_events(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+        # Let SQLAlchemy, not the driver, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get("retro_read_only"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,0 +1,281 @@
+"""Creating and joining a retro, and the anonymous cards people write."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from facilitator.errors import InputError
+from facilitator.service import db as t
+from facilitator.service.base import (
+    CardView,
+    Counts,
+    Created,
+    LimitReached,
+    NotAllowed,
+    Retro,
+    RetroNotFound,
+    ServiceBase,
+    _now,
+    _team_norm,
+)
+
+
+class ParticipationMixin(ServiceBase):
+    # -- create and join -------------------------------------------------------
+
+    def create_retro(
+        self,
+        *,
+        team: str,
+        title: str,
+        columns: Sequence[str],
+        register_id: int | None,
+        k: int | None = None,
+        vote_budget: int | None = None,
+        roster: Sequence[str] = (),
+        owner_email: str | None = None,
+    ) -> Created:
+        team, title = team.strip(), title.strip()
+        if not team:
+            raise InputError("give the team a name; the next retro of the same team picks up its open actions")
+        if not title:
+            raise InputError("give the retro a title, e.g. 'Sprint 42 retrospective'")
+        cols = [c.strip()[:80] for c in columns if c and c.strip()]
+        cols = list(dict.fromkeys(cols))
+        if not 1 <= len(cols) <= 8:
+            raise InputError("a retro needs between 1 and 8 columns")
+        k = self.settings.min_participants if k is None else int(k)
+        if k < 3:
+            raise InputError(f"the anonymity threshold k must be at least 3, got {k}")
+        budget = self.settings.votes_per_participant if vote_budget is None else int(vote_budget)
+        if not 1 <= budget <= 20:
+            raise InputError(f"the vote budget must be between 1 and 20 dots, got {budget}")
+        if register_id is not None:
+            self.register_info(register_id)
+        retro_id = secrets.token_hex(8)
+        join_code = secrets.token_urlsafe(9)
+        key = secrets.token_urlsafe(24)  # 192 bits
+        with self.db.write() as conn:
+            conn.execute(
+                insert(t.retros).values(
+                    id=retro_id,
+                    join_code=join_code,
+                    key_hash=hashlib.sha256(key.encode()).hexdigest(),
+                    salt=secrets.token_hex(32),
+                    team=team[:120],
+                    team_norm=_team_norm(team)[:120],
+                    title=title[:200],
+                    columns_json=json.dumps(cols),
+                    register_id=register_id,
+                    k=k,
+                    vote_budget=budget,
+                    roster_json=json.dumps([r.strip() for r in roster if r.strip()]),
+                    owner_email=owner_email,
+                    phase="collect",
+                    rev=0,
+                    created_at=_now(),
+                    created_on=self.today(),
+                )
+            )
+            conn.execute(insert(t.analyses).values(retro_id=retro_id, status="idle", step="", progress=0.0))
+        return Created(retro_id, join_code, key)
+
+    def get(self, retro_id: str) -> Retro:
+        with self.db.read() as conn:
+            return self._get(conn, retro_id)
+
+    def by_join_code(self, code: str) -> Retro:
+        with self.db.read() as conn:
+            rid = conn.execute(select(t.retros.c.id).where(t.retros.c.join_code == code.strip())).scalar()
+            if rid is None:
+                raise RetroNotFound("no retro has this join code; check the link with your facilitator")
+            return self._get(conn, rid)
+
+    def check_key(self, retro_id: str, key: str | None) -> bool:
+        if not key:
+            return False
+        with self.db.read() as conn:
+            h = conn.execute(select(t.retros.c.key_hash).where(t.retros.c.id == retro_id)).scalar()
+        return h is not None and hmac.compare_digest(h, hashlib.sha256(key.encode()).hexdigest())
+
+    def list_retros(self, owner_email: str | None = None) -> list[Retro]:
+        """Retros (newest first); with ``owner_email``, only that facilitator's."""
+        q = select(t.retros.c.id).order_by(t.retros.c.created_at.desc())
+        if owner_email is not None:
+            q = q.where(t.retros.c.owner_email == owner_email)
+        with self.db.read() as conn:
+            return [self._get(conn, rid) for rid in conn.execute(q).scalars().all()]
+
+    def join(self, retro_id: str, token: str) -> None:
+        """Count this browser session as a participant (idempotent)."""
+        with self.db.write() as conn:
+            retro = self._lock(conn, retro_id)
+            tag = self._tag(conn, retro_id, token)
+            exists = conn.execute(
+                select(t.participants.c.tag).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
+            ).first()
+            if exists:
+                return
+            if retro.published:
+                raise NotAllowed("this retro is already published; read its summary instead")
+            conn.execute(insert(t.participants).values(retro_id=retro_id, tag=tag, window_start=0.0, window_count=0))
+
+    def is_participant(self, retro_id: str, token: str) -> bool:
+        with self.db.read() as conn:
+            tag = self._tag(conn, retro_id, token)
+            return conn.execute(
+                select(t.participants.c.tag).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
+            ).first() is not None
+
+    # -- cards -------------------------------------------------------------------
+
+    def add_card(self, retro_id: str, token: str, column: str, text: str, idem_key: str) -> CardView:
+        text = (text or "").strip()
+        s = self.settings
+        if not text:
+            raise InputError("the card is empty; write something first")
+        if len(text) > s.max_card_chars:
+            raise LimitReached(
+                f"that card has {len(text)} characters; the limit is {s.max_card_chars}. Shorten it or split it into two cards."
+            )
+        if not idem_key or len(idem_key) > 64:
+            raise InputError("missing submission key; reload the page")
+        with self.db.write() as conn:
+            retro = self._lock(conn, retro_id)
+            existing = conn.execute(
+                select(t.cards).where(t.cards.c.retro_id == retro_id, t.cards.c.idem_key == idem_key)
+            ).mappings().first()
+            if existing is not None:  # a retried submit: same card, no duplicate
+                return CardView(existing["id"], existing["column_name"], existing["text"])
+            if retro.phase != "collect":
+                raise NotAllowed("cards can only be added while the retro is collecting; the facilitator has moved on")
+            if column not in retro.columns:
+                raise InputError(f"unknown column {column!r}; pick one of: {', '.join(retro.columns)}")
+            tag = self._tag(conn, retro_id, token, salt=None)
+            part = conn.execute(
+                select(t.participants).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
+            ).mappings().first()
+            if part is None:
+                raise NotAllowed("join the retro first (open the participant link)")
+            total = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
+            if total >= s.max_cards_per_retro:
+                raise LimitReached(
+                    f"this retro already has {total} cards, the most it takes ({s.max_cards_per_retro}). "
+                    "Add your point to a similar card in discussion instead."
+                )
+            mine = conn.execute(
+                select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id, t.cards.c.author_tag == tag)
+            ).scalar_one()
+            if mine >= s.max_cards_per_participant:
+                raise LimitReached(
+                    f"you have written {mine} cards, the most one person can ({s.max_cards_per_participant}). "
+                    "Edit or delete one to make room."
+                )
+            now = self.clock()
+            start, count = part["window_start"], part["window_count"]
+            if now - start >= 60:
+                start, count = now, 0
+            if count >= s.max_cards_per_minute:
+                wait = max(1, int(60 - (now - start)) + 1)
+                raise LimitReached(
+                    f"that's {count} cards in a minute, faster than the {s.max_cards_per_minute} allowed. "
+                    f"Take a breath and try again in {wait} seconds."
+                )
+            conn.execute(
+                update(t.participants)
+                .where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
+                .values(window_start=start, window_count=count + 1)
+            )
+            seq = conn.execute(select(func.coalesce(func.max(t.cards.c.seq), 0)).where(t.cards.c.retro_id == retro_id)).scalar_one()
+            card_id = "c" + secrets.token_hex(6)
+            conn.execute(
+                insert(t.cards).values(
+                    id=card_id, retro_id=retro_id, seq=seq + 1, column_name=column, text=text,
+                    author_tag=tag, idem_key=idem_key,
+                )
+            )
+            return CardView(card_id, column, text)
+
+    def edit_card(self, retro_id: str, token: str, card_id: str, text: str, column: str | None = None) -> None:
+        text = (text or "").strip()
+        if not text:
+            raise InputError("a card can't be empty; delete it instead")
+        if len(text) > self.settings.max_card_chars:
+            raise LimitReached(f"that card has {len(text)} characters; the limit is {self.settings.max_card_chars}")
+        with self.db.write() as conn:
+            retro = self._lock(conn, retro_id)
+            self._own_card(conn, retro, token, card_id)
+            values = {"text": text}
+            if column is not None:
+                if column not in retro.columns:
+                    raise InputError(f"unknown column {column!r}")
+                values["column_name"] = column
+            conn.execute(update(t.cards).where(t.cards.c.id == card_id).values(**values))
+
+    def delete_card(self, retro_id: str, token: str, card_id: str) -> None:
+        with self.db.write() as conn:
+            retro = self._lock(conn, retro_id)
+            self._own_card(conn, retro, token, card_id)
+            conn.execute(delete(t.cards).where(t.cards.c.id == card_id))
+
+    def _own_card(self, conn: Connection, retro: Retro, token: str, card_id: str) -> None:
+        if retro.phase != "collect":
+            raise NotAllowed("cards are revealed: they can no longer be edited or deleted")
+        tag = self._tag(conn, retro.id, token)
+        owner = conn.execute(
+            select(t.cards.c.author_tag).where(t.cards.c.id == card_id, t.cards.c.retro_id == retro.id)
+        ).first()
+        if owner is None or not owner[0] or not hmac.compare_digest(owner[0], tag):
+            raise NotAllowed("you can only change cards written in this browser session")
+
+    def my_cards(self, retro_id: str, token: str) -> list[CardView]:
+        with self.db.read() as conn:
+            tag = self._tag(conn, retro_id, token)
+            rows = conn.execute(
+                select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text)
+                .where(t.cards.c.retro_id == retro_id, t.cards.c.author_tag == tag)
+                .order_by(t.cards.c.seq)
+            ).all()
+        return [CardView(*r) for r in rows]
+
+    def revealed_cards(self, retro_id: str) -> list[CardView]:
+        """Everyone's cards, without any author information; only after reveal."""
+        with self.db.read() as conn:
+            retro = self._get(conn, retro_id)
+            if not retro.revealed:
+                raise NotAllowed("cards stay hidden until the facilitator reveals them")
+            # By random id, not by writing order: a run of cards is often one person's.
+            return sorted(self._cards(conn, retro_id), key=lambda c: c.id)
+
+    def _cards(self, conn: Connection, retro_id: str) -> list[CardView]:
+        rows = conn.execute(
+            select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text)
+            .where(t.cards.c.retro_id == retro_id)
+            .order_by(t.cards.c.seq)
+        ).all()
+        return [CardView(*r) for r in rows]
+
+    def counts(self, retro_id: str) -> Counts:
+        with self.db.read() as conn:
+            return self._counts(conn, retro_id)
+
+    def _counts(self, conn: Connection, retro_id: str) -> Counts:
+        c = t.cards.c
+        n_part = conn.execute(
+            select(func.count()).select_from(t.participants).where(t.participants.c.retro_id == retro_id)
+        ).scalar_one()
+        n_cards = conn.execute(select(func.count()).select_from(t.cards).where(c.retro_id == retro_id)).scalar_one()
+        contributors = conn.execute(
+            select(func.count(func.distinct(c.author_tag))).where(c.retro_id == retro_id, c.author_tag.is_not(None))
+        ).scalar_one()
+        voters = conn.execute(
+            select(func.count(func.distinct(t.votes.c.voter_tag))).where(t.votes.c.retro_id == retro_id)
+        ).scalar_one()
+        return Counts(n_part, n_cards, contributors, voters)
+
