@@ -48,9 +48,9 @@ if not registers:
     st.info("There is no commitments register yet. Fears are checked against it, so add one first.")
     c1, c2 = st.columns(2)
     if c1.button("Use the sample register (Harbourline)", key="sample_register"):
-        from pathlib import Path
+        from facilitator.demo import DEMO_REGISTER
 
-        raw = (Path(__file__).resolve().parent.parent / "data" / "demo_register.md").read_text(encoding="utf-8")
+        raw = DEMO_REGISTER.read_text(encoding="utf-8")
         svc.add_register(raw, "demo_register.md", name="Harbourline commitments")
         st.rerun()
     c2.page_link("app_pages/commitments.py", label="Upload your own register", icon=":material/upload:")

@@ -1,4 +1,5 @@
-"""The review editor and the publish panel (used by the console and the review page)."""
+"""The review editor (used by the console and the review page): themes, the
+facilitator's coverage verdicts, cards the model took out of the fears, actions."""
 
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from facilitator.models import KINDS
 from facilitator.service.retros import Retro, RetroService
 
 ACTION_KINDS = ("fix", "reassure", "escalate")
-STATUS_BADGE = {"covered": ":green-badge[covered]", "partial": ":orange-badge[partial]", "uncovered": ":red-badge[trust gap]"}
+STATUS_BADGE = {"covered": ":green-badge[covered]", "partial": ":orange-badge[partial]",
+                "uncovered": ":red-badge[trust gap]", "needs_review": ":blue-badge[needs review]"}
+STATUSES = ("needs_review", "covered", "partial", "uncovered")
+STATUS_CHOICE = {"needs_review": "Needs review", "covered": "Covered", "partial": "Partly covered",
+                 "uncovered": "Trust gap: nothing answers it"}
 
 
 def _apply(svc: RetroService, retro: Retro, edit, *args, **kwargs) -> None:
@@ -61,6 +66,18 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
     theme_ids = [t.id for t in a.themes]
     labels = {t.id: t.label for t in a.themes}
     cov = {c.theme_id: c for c in a.coverage}
+    register = svc.register_info(retro.register_id).register if retro.register_id else None
+
+    if a.meta.reclassified:
+        with st.container(border=True):
+            st.markdown(f"**The model took {len(a.meta.reclassified)} card(s) out of the fears.** "
+                        "Check each; Restore puts it back among the worries.")
+            for r in a.meta.reclassified:
+                c1, c2 = st.columns([5, 1])
+                c1.text(f"“{card_label(r.card_id)}” → {r.to_kind}: {r.reason}")
+                if c2.button("Restore", key=f"restore_fear:{r.card_id}"):
+                    _apply(svc, retro, review.restore_fear, r.card_id)
+                    st.rerun()
 
     tab_themes, tab_actions, tab_merge = st.tabs(["Themes", f"Actions ({len(a.actions)})", "Merge themes"])
     with tab_themes:
@@ -76,18 +93,21 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
                     c = cov[t.id]
                     for q in c.quotes:
                         st.caption(f"{md(q.commitment_id)}: “{md(q.text)}”")
+                    if c.set_by == "facilitator":
+                        st.caption("Coverage set by you.")
+                    _candidates(c)
+                    if register is not None:
+                        _coverage_form(svc, retro, t.id, c, register)
                 with st.expander("Edit this theme"):
                     with st.form(f"theme:{t.id}"):
                         new_label = st.text_input("Label", value=t.label, key=f"label:{t.id}")
                         new_kind = st.selectbox("Kind", KINDS, index=KINDS.index(t.kind), key=f"kind:{t.id}")
-                        note = None
-                        if t.id in cov:
-                            note = st.text_area("Coverage note", value=cov[t.id].rationale, key=f"note:{t.id}")
+                        new_summary = st.text_area("Summary", value=t.summary, key=f"summary:{t.id}")
                         if st.form_submit_button("Save theme"):
                             if new_label != t.label:
                                 _apply(svc, retro, review.rename_theme, t.id, new_label)
-                            if note is not None and note != cov[t.id].rationale:
-                                _apply(svc, retro, review.set_coverage_note, t.id, note)
+                            if new_summary != t.summary:
+                                _apply(svc, retro, review.set_summary, t.id, new_summary)
                             if new_kind != t.kind:
                                 _apply(svc, retro, review.set_kind, t.id, new_kind)
                             st.rerun()
@@ -144,3 +164,55 @@ def _action_form(svc, retro, theme_ids, labels, x) -> None:
     if remove:
         _apply(svc, retro, review.remove_action, x.id)
         st.rerun()
+
+
+def _candidates(c) -> None:
+    """The commitments that might answer a fear, with the limits that may exclude it beside each."""
+    if not c.candidates:
+        if c.status == "uncovered":
+            st.caption("No commitment in force is related to this worry.")
+        return
+    with st.expander(f"Candidate commitments ({len(c.candidates)})"):
+        for cand in c.candidates:
+            st.markdown(f"**{md(cand.commitment_id)}** {md(cand.title)}")
+            st.caption(f"“{md(cand.clause)}”")
+            if cand.scope:
+                st.caption(f"Scope: {md(cand.scope)}")
+            for item in cand.limits:
+                st.caption(f"Does not promise: {md(item)}")
+            for flag in cand.flags:
+                st.caption(f"Note: {md(flag)}")
+
+
+def _coverage_form(svc, retro, theme_id, c, register) -> None:
+    today = svc.today()
+    from facilitator.inputs.register import health
+
+    in_force = [x.id for x in register.commitments if health(x, today).usable]
+    suggested = [x.commitment_id for x in c.candidates if x.commitment_id in in_force]
+    options = suggested + [x for x in in_force if x not in suggested]
+    with st.expander("Decide the coverage"):
+        with st.form(f"coverage:{theme_id}"):
+            status = st.selectbox("Status", STATUSES, index=STATUSES.index(c.status),
+                                  format_func=STATUS_CHOICE.get, key=f"cov_status:{theme_id}")
+            chosen = st.multiselect("Commitments that answer it", options,
+                                    default=[x for x in c.commitment_ids if x in options],
+                                    format_func=lambda x: f"{x} {register.get(x).title}", key=f"cov_ids:{theme_id}")
+            # A form does not rerun until submitted: offer the clauses of every suggested or cited commitment.
+            offered = list(dict.fromkeys(suggested + [x for x in c.commitment_ids if x in in_force]))
+            clause_options = [(cid, cl) for cid in offered for cl in _clauses(register, cid)]
+            current = [(q.commitment_id, q.text) for q in c.quotes if (q.commitment_id, q.text) in clause_options]
+            quotes = st.multiselect("Clauses that answer it (from the commitments' own text)", clause_options,
+                                    default=current, format_func=lambda q: f"{q[0]}: {q[1]}", key=f"cov_quotes:{theme_id}")
+            rationale = st.text_area("Why", value=c.rationale, key=f"cov_why:{theme_id}")
+            if st.form_submit_button("Save coverage"):
+                _apply(svc, retro, review.set_coverage, theme_id, status=status, commitment_ids=chosen,
+                       quotes=list(quotes), rationale=rationale, register=register, today=today)
+                st.rerun()
+
+
+def _clauses(register, cid: str) -> list[str]:
+    from facilitator.text import clauses
+
+    c = register.get(cid)
+    return clauses(c.text) if c else []

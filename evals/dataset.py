@@ -1,18 +1,32 @@
 """Typed eval datasets. Every file is validated by a model that forbids
-unknown keys, so a typo in a label fails loudly instead of scoring silently."""
+unknown keys, so a typo in a label fails loudly instead of scoring silently.
+
+Two collections of retros:
+
+- ``written``: ``datasets/retros/``, written for this project (edge cases,
+  fears, several languages);
+- ``real``: ``datasets/real/``, boards people wrote in real meetings, taken
+  from public sources with their real column names (``real/SOURCES.md``).
+  Split by a rule fixed before any result was seen: a board whose name hashes
+  to 0 mod 3 is the **holdout** slice, never looked at while tuning
+  (``REAL_SPLIT``); the rest is the **tune** slice.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from facilitator.models import Card, CoverageStatus, Kind, Register
+from facilitator.models import Card, CoverageStatus, FearSort, Kind, Register
 
 DATASETS = Path(__file__).parent / "datasets"
 
-FearType = Literal["automation", "blame", "burnout", "outsourcing", "reorganisation", "job_security", "other"]
+FearType = FearSort
+Collection = Literal["written", "real"]
+Split = Literal["tune", "holdout"]
 Domain = Literal["software", "support", "operations", "finance", "healthcare", "public_sector"]
 Style = Literal["terse", "long", "typos", "mixed_language", "mixed"]
 Check = Literal[
@@ -44,6 +58,16 @@ class GoldTheme(Strict):
         return self
 
 
+class Source(Strict):
+    url: str
+    repo: str | None = None
+    path: str | None = None
+    commit: str | None = None
+    licence: str
+    date: str
+    description: str
+
+
 class Retro(Strict):
     name: str
     domain: Domain
@@ -54,6 +78,11 @@ class Retro(Strict):
     cards: list[Card] = Field(min_length=8, max_length=120)
     themes: list[GoldTheme]
     notes: str = ""
+    source: Source | None = None
+
+    @property
+    def split(self) -> Split:
+        return real_split(self.name)
 
     @model_validator(mode="after")
     def _partition(self):
@@ -93,6 +122,10 @@ class CoverageSet(Strict):
     cases: list[CoverageCase] = Field(min_length=40)
 
 
+COVERAGE_SETS = {"written": "coverage.json", "heldout": "heldout/coverage.json"}
+"""``heldout`` is a second register and fear set nobody tunes on (heldout/README.md)."""
+
+
 class HostileCard(Strict):
     id: str
     attack: Literal[
@@ -109,8 +142,23 @@ class InjectionSet(Strict):
     cases: list[HostileCard] = Field(min_length=50)
 
 
-def load_retros() -> list[Retro]:
-    return [Retro.model_validate_json(p.read_text()) for p in sorted((DATASETS / "retros").glob("*.json"))]
+COLLECTIONS: dict[str, str] = {"written": "retros", "real": "real"}
+
+
+def real_split(name: str) -> Split:
+    """The fixed split of the real boards (chosen before any result was seen)."""
+    return "holdout" if int(hashlib.sha256(name.encode()).hexdigest(), 16) % 3 == 0 else "tune"
+
+
+def load_retros(collection: Collection = "written", split: Split | None = None) -> list[Retro]:
+    retros = [Retro.model_validate_json(p.read_text()) for p in sorted((DATASETS / COLLECTIONS[collection]).glob("*.json"))]
+    if collection == "real":
+        missing = [r.name for r in retros if r.source is None]
+        if missing:
+            raise ValueError(f"real retros must record their source, licence and date: {missing}")
+        if split is not None:
+            retros = [r for r in retros if r.split == split]
+    return retros
 
 
 def load_register(name: str = "register.json") -> Register:
@@ -119,8 +167,8 @@ def load_register(name: str = "register.json") -> Register:
     return _load(DATASETS / name)
 
 
-def load_coverage() -> CoverageSet:
-    cs = CoverageSet.model_validate_json((DATASETS / "coverage.json").read_text())
+def load_coverage(name: str = "written") -> CoverageSet:
+    cs = CoverageSet.model_validate_json((DATASETS / COVERAGE_SETS[name]).read_text())
     ids = load_register(cs.register_file).ids
     for case in cs.cases:
         bad = set(case.commitment_ids) - ids
@@ -134,7 +182,9 @@ def load_injection() -> InjectionSet:
 
 
 if __name__ == "__main__":  # quick validation: python -m evals.dataset
-    retros = load_retros()
-    print(f"{len(retros)} retros, {sum(len(r.cards) for r in retros)} cards")
-    print(f"{len(load_coverage().cases)} coverage cases")
+    for coll in ("written", "real"):
+        retros = load_retros(coll)
+        print(f"{coll}: {len(retros)} retros, {sum(len(r.cards) for r in retros)} cards")
+    for name in COVERAGE_SETS:
+        print(f"coverage {name}: {len(load_coverage(name).cases)} cases")
     print(f"{len(load_injection().cases)} injection cases")

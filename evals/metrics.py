@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from itertools import combinations
 
-from facilitator.checks import problems
+from facilitator.checks import problems, required_action_kinds
 from facilitator.models import Analysis, CardSet, Register
 
 from .dataset import CoverageCase, Retro
@@ -44,6 +44,8 @@ def grouping_scores(retro: Retro, themes: Sequence) -> dict:
     fear_tp = sum(gold_kind[c] == "fear" and pred_kind.get(c) == "fear" for c in ids)
     fear_gold = sum(gold_kind[c] == "fear" for c in ids)
     fear_pred = sum(pred_kind.get(c) == "fear" for c in ids)
+    flaw_gold = sum(gold_kind[c] == "flaw" for c in ids)
+    flaw_as_fear = sum(gold_kind[c] == "flaw" and pred_kind.get(c) == "fear" for c in ids)
     wrong = [
         f"{c}: gold {gold_kind[c]}, got {pred_kind.get(c)}"
         for c in ids
@@ -62,6 +64,8 @@ def grouping_scores(retro: Retro, themes: Sequence) -> dict:
         "fear_tp": fear_tp,
         "fear_gold": fear_gold,
         "fear_pred": fear_pred,
+        "flaw_gold": flaw_gold,
+        "flaw_as_fear": flaw_as_fear,
         "reason": "; ".join(wrong[:8]) + (f"; +{len(wrong) - 8} more" if len(wrong) > 8 else ""),
     }
 
@@ -86,9 +90,8 @@ def integrity(analysis: Analysis, cards: CardSet, register: Register) -> dict:
         for tid in a.theme_ids:
             kinds_for.setdefault(tid, set()).add(a.kind)
     grounded = 0
-    for tid in fear_ids:
-        need = "escalate" if status.get(tid) == "uncovered" else "reassure"
-        grounded += need in kinds_for.get(tid, set())
+    for tid in fear_ids:  # the same rule as the invariant: every action the status needs
+        grounded += set(required_action_kinds(status.get(tid))) <= kinds_for.get(tid, set())
     theme_ids = {t.id for t in analysis.themes}
     dangling = [tid for a in analysis.actions for tid in a.theme_ids if tid not in theme_ids]
     return {
@@ -111,12 +114,17 @@ def name_leaks(roster: Sequence[str], *texts: str) -> list[str]:
 
 
 def coverage_scores(cases: Sequence[CoverageCase], answers: Sequence) -> dict:
+    """Accuracy (``needs_review`` is never right: it is not a verdict), false
+    assurances (``covered``/``partial`` for a fear no commitment answers: the
+    dangerous error, target 0) and candidate recall (for a fear a commitment
+    answers, is one of the right commitments among those shown?)."""
     labels = ("covered", "partial", "uncovered")
     rows = []
     for case, ans in zip(cases, answers):
         ok = case.status == ans.status
+        shown = list(ans.commitment_ids) + [c.commitment_id for c in getattr(ans, "candidates", [])]
         ids_ok = True
-        if case.status != "uncovered" and ans.status != "uncovered":
+        if case.status != "uncovered" and ans.status in ("covered", "partial"):
             ids_ok = bool(set(case.commitment_ids) & set(ans.commitment_ids))
         rows.append(
             {
@@ -126,8 +134,11 @@ def coverage_scores(cases: Sequence[CoverageCase], answers: Sequence) -> dict:
                 "got": ans.status,
                 "ok": ok,
                 "ids_ok": ids_ok,
+                "false_assurance": case.status == "uncovered" and ans.status in ("covered", "partial"),
+                "candidate_hit": bool(set(case.commitment_ids) & set(shown)) if case.status != "uncovered" else None,
                 "gold_ids": case.commitment_ids,
                 "got_ids": ans.commitment_ids,
+                "shown_ids": shown,
                 "reason": case.reason if ok else f"gold: {case.reason} | engine: {ans.rationale}",
             }
         )
@@ -140,11 +151,15 @@ def coverage_scores(cases: Sequence[CoverageCase], answers: Sequence) -> dict:
         r_ = tp / (tp + fn) if tp + fn else 0.0
         f1s.append(2 * p * r_ / (p + r_) if p + r_ else 0.0)
     traps = [r for r in rows if r["trap"]]
-    supported = [r for r in rows if r["gold"] != "uncovered" and r["got"] != "uncovered"]
+    supported = [r for r in rows if r["gold"] != "uncovered" and r["got"] in ("covered", "partial")]
+    answerable = [r for r in rows if r["candidate_hit"] is not None]
     return {
         "accuracy": sum(r["ok"] for r in rows) / len(rows),
         "macro_f1": sum(f1s) / len(f1s),
         "trap_accuracy": sum(r["ok"] for r in traps) / len(traps) if traps else 1.0,
         "id_agreement": sum(r["ids_ok"] for r in supported) / len(supported) if supported else 1.0,
+        "false_assurances": sum(r["false_assurance"] for r in rows),
+        "candidate_recall": sum(r["candidate_hit"] for r in answerable) / len(answerable) if answerable else 1.0,
+        "decided": sum(r["got"] != "needs_review" for r in rows) / len(rows),
         "cases": rows,
     }

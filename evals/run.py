@@ -1,9 +1,19 @@
 """The eval runner: ``python -m evals`` (offline engine by default).
 
-Runs the labelled retros, the coverage cases and the injection suite through
-an engine, scores them next to naive baselines, prints a table, writes a
-Markdown and a JSON report, compares with a saved baseline report and, with
-``--check``, fails when a metric crosses its threshold (evals/thresholds.toml).
+Runs, through one engine, side by side:
+
+- ``written``: the retros written for the project;
+- ``real_tune`` and ``real_holdout``: real public boards, in the two slices of
+  their fixed split (the holdout slice is never used for tuning; see
+  ``evals/dataset.py``);
+- ``coverage_written`` and ``coverage_heldout``: fear statements against two
+  registers (the second is never tuned on);
+- ``injection``: hostile cards added to a written retro.
+
+Each set is scored next to naive baselines; metrics are named ``set.metric``.
+It prints a table, writes a Markdown and a JSON report, compares with a saved
+baseline report and, with ``--check``, fails when a metric crosses its
+threshold (evals/thresholds.toml).
 """
 
 from __future__ import annotations
@@ -20,6 +30,7 @@ from pathlib import Path
 
 from facilitator.models import Card, CardSet
 from facilitator.publishing.summary import render_markdown
+from facilitator.text import copies_card
 
 from . import baselines as B
 from .dataset import load_coverage, load_injection, load_register, load_retros
@@ -42,20 +53,22 @@ def summarise_grouping(rows: list[dict]) -> dict:
     fear_tp = sum(r["fear_tp"] for r in rows)
     fear_pred = sum(r["fear_pred"] for r in rows)
     fear_gold = sum(r["fear_gold"] for r in rows)
+    flaw_gold = sum(r["flaw_gold"] for r in rows)
     return {
         "ari": _mean(r["ari"] for r in rows),
         "pair_f1": _mean(r["pair_f1"] for r in rows),
         "kind_accuracy": sum(r["kind_correct"] for r in rows) / cards,
         "fear_recall": fear_tp / fear_gold if fear_gold else 1.0,
-        "fear_precision": fear_tp / fear_pred if fear_pred else 0.0,
+        "fear_precision": fear_tp / fear_pred if fear_pred else (1.0 if not fear_gold else 0.0),
+        "flaw_called_fear": sum(r["flaw_as_fear"] for r in rows) / flaw_gold if flaw_gold else 0.0,
     }
 
 
-def run_retros(engine, register) -> tuple[dict, list[dict], dict]:
+def run_retros(engine, register, retros) -> tuple[dict, list[dict], dict]:
     rows, totals = [], {"hallucinated_ids": 0, "inexact_quotes": 0, "dangling_links": 0, "invariant_problems": 0,
                         "fear_themes": 0, "fear_themes_grounded": 0, "name_leaks": 0}
     baseline_rows: dict[str, list[dict]] = {k: [] for k in B.BASELINES}
-    for retro in load_retros():
+    for retro in retros:
         cards = CardSet(title=retro.title, cards=retro.cards)
         analysis = engine.analyze(cards, register, today=EVAL_DAY, roster=retro.roster)
         row = grouping_scores(retro, analysis.themes)
@@ -93,8 +106,8 @@ def run_retros(engine, register) -> tuple[dict, list[dict], dict]:
     return metrics, rows, base
 
 
-def run_coverage(engine) -> tuple[dict, list[dict], dict]:
-    cs = load_coverage()
+def run_coverage(engine, name: str = "written") -> tuple[dict, list[dict], dict]:
+    cs = load_coverage(name)
     register = load_register(cs.register_file)
     answers = engine.cover([c.statement for c in cs.cases], register, today=EVAL_DAY)
     scores = coverage_scores(cs.cases, answers)
@@ -103,12 +116,15 @@ def run_coverage(engine) -> tuple[dict, list[dict], dict]:
         1 for a in answers for q in a.quotes if (c := register.get(q.commitment_id)) is None or q.text not in c.text
     )
     metrics = {
-        "coverage_accuracy": scores["accuracy"],
-        "coverage_macro_f1": scores["macro_f1"],
-        "coverage_trap_accuracy": scores["trap_accuracy"],
-        "coverage_id_agreement": scores["id_agreement"],
-        "coverage_hallucinated_ids": bad_ids,
-        "coverage_inexact_quotes": bad_quotes,
+        "accuracy": scores["accuracy"],
+        "macro_f1": scores["macro_f1"],
+        "trap_accuracy": scores["trap_accuracy"],
+        "id_agreement": scores["id_agreement"],
+        "false_assurances": scores["false_assurances"],
+        "candidate_recall": scores["candidate_recall"],
+        "decided": scores["decided"],
+        "hallucinated_ids": bad_ids,
+        "inexact_quotes": bad_quotes,
     }
     # Majority-class and always-covered baselines, scored the same way.
     from collections import Counter
@@ -120,7 +136,7 @@ def run_coverage(engine) -> tuple[dict, list[dict], dict]:
     for name, status in (("majority_" + majority, majority), ("always_covered", "covered")):
         fake = [StatementCoverage(statement=c.statement, status=status) for c in cs.cases]
         s = coverage_scores(cs.cases, fake)
-        base[name] = {"coverage_accuracy": s["accuracy"], "coverage_macro_f1": s["macro_f1"]}
+        base[name] = {"accuracy": s["accuracy"], "macro_f1": s["macro_f1"], "false_assurances": s["false_assurances"]}
     return metrics, scores["cases"], base
 
 
@@ -173,8 +189,7 @@ def run_injection(engine) -> tuple[dict, list[dict]]:
                 if cited - register.ids or any(f in dump or f in summary for f in fake):
                     failures.append("unknown commitment id in output")
             elif check == "fear_not_quoted":
-                frag = case.text.strip()[:40]
-                if len(frag) >= 20 and frag in summary:
+                if copies_card(summary, case.text):  # the one copy rule, as at publish
                     failures.append("card text quoted in summary")
         rows.append(
             {"id": case.id, "attack": case.attack, "ok": not failures, "reason": "; ".join(failures) or "all checks hold"}
@@ -198,35 +213,58 @@ def _fear_status_by_cards(analysis, skip_card: str | None = None) -> dict[str, s
     return out
 
 
-def check_thresholds(metrics: dict, thresholds: dict) -> list[str]:
+def check_thresholds(metrics: dict, thresholds: dict, only: set[str] | None = None) -> list[str]:
+    """Thresholds are ``{"min"|"max": {set: {metric: bound}}}``; ``only`` limits the check to those metrics."""
     failures = []
-    for name, bound in thresholds.get("min", {}).items():
-        if metrics.get(name, float("-inf")) < bound:
-            failures.append(f"{name} = {metrics.get(name)} is below its threshold {bound}")
-    for name, bound in thresholds.get("max", {}).items():
-        if metrics.get(name, float("inf")) > bound:
-            failures.append(f"{name} = {metrics.get(name)} is above its threshold {bound}")
+    for side, worse in (("min", lambda v, b: v < b), ("max", lambda v, b: v > b)):
+        for set_name, bounds in thresholds.get(side, {}).items():
+            for metric, bound in bounds.items():
+                name = f"{set_name}.{metric}"
+                if only is not None and name not in only:
+                    continue
+                value = metrics.get(name)
+                if value is None or worse(value, bound):
+                    failures.append(f"{name} = {value} is {'below' if side == 'min' else 'above'} its threshold {bound}")
     return failures
 
 
-def run(engine, engine_label: str) -> dict:
+GROUPING_SETS = {
+    "written": lambda: load_retros("written"),
+    "real_tune": lambda: load_retros("real", "tune"),
+    "real_holdout": lambda: load_retros("real", "holdout"),
+}
+
+
+def run(engine, engine_label: str, sets: tuple[str, ...] | None = None) -> dict:
+    """Run the named sets (all by default) and return one report."""
     t0 = time.perf_counter()
     register = load_register()
-    metrics, retro_rows, base_group = run_retros(engine, register)
-    cov_metrics, cov_rows, base_cov = run_coverage(engine)
-    inj_metrics, inj_rows = run_injection(engine)
-    metrics.update(cov_metrics)
-    metrics.update(inj_metrics)
+    wanted = sets or (*GROUPING_SETS, "coverage_written", "coverage_heldout", "injection")
+    metrics: dict = {}
+    baselines: dict = {}
+    details: dict = {}
+    for name in wanted:
+        if name in GROUPING_SETS:
+            m, rows, base = run_retros(engine, register, GROUPING_SETS[name]())
+            details[name] = rows
+        elif name.startswith("coverage_"):
+            m, rows, base = run_coverage(engine, name.removeprefix("coverage_"))
+            details[name] = rows
+        elif name == "injection":
+            m, rows = run_injection(engine)
+            base = {}
+            details[name] = rows
+        else:
+            raise ValueError(f"unknown eval set {name!r}")
+        metrics |= {f"{name}.{k}": v for k, v in m.items()}
+        baselines |= {f"{name}.{b}": v for b, v in base.items()}
     return {
         "engine": engine_label,
         "date": EVAL_DAY.isoformat(),
         "seconds": round(time.perf_counter() - t0, 1),
         "metrics": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in metrics.items()},
-        "baselines": {**{k: {m: round(x, 4) for m, x in v.items()} for k, v in base_group.items()},
-                      **{k: {m: round(x, 4) for m, x in v.items()} for k, v in base_cov.items()}},
-        "retros": retro_rows,
-        "coverage_cases": cov_rows,
-        "injection_cases": inj_rows,
+        "baselines": {k: {m: (round(x, 4) if isinstance(x, float) else x) for m, x in v.items()} for k, v in baselines.items()},
+        "details": details,
     }
 
 
@@ -237,27 +275,35 @@ def format_table(report: dict, previous: dict | None) -> str:
         p = prev.get(k)
         delta = "" if p is None or not isinstance(v, (int, float)) else f"{v - p:+.4f}".rstrip("0").rstrip(".")
         lines.append(f"| {k} | {v} | {'' if p is None else p} | {delta} |")
-    lines += ["", "| baseline | " + " | ".join(["ari", "pair_f1", "kind_accuracy", "fear_recall", "coverage_accuracy", "coverage_macro_f1"]) + " |",
-              "|---" * 7 + "|"]
+    cols = ["ari", "pair_f1", "kind_accuracy", "fear_recall", "flaw_called_fear", "accuracy", "macro_f1",
+            "false_assurances"]
+    lines += ["", "| baseline | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
     for name, m in report["baselines"].items():
-        cells = [str(m.get(k, "")) for k in ["ari", "pair_f1", "kind_accuracy", "fear_recall", "coverage_accuracy", "coverage_macro_f1"]]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append(f"| {name} | " + " | ".join(str(m.get(k, "")) for k in cols) + " |")
     return "\n".join(lines)
 
 
 def markdown_report(report: dict, previous: dict | None, failures: list[str]) -> str:
     out = [f"# Eval report: {report['engine']}", "", f"Ran in {report['seconds']} s.", "", format_table(report, previous), ""]
     out += ["## Threshold check", ""] + ([f"- FAIL: {f}" for f in failures] or ["All thresholds hold."]) + [""]
-    out += ["## Retros", "", "| retro | cards | themes (gold/got) | ARI | pair F1 | kind errors |", "|---|---|---|---|---|---|"]
-    for r in report["retros"]:
-        out.append(f"| {r['retro']} | {r['cards']} | {r['gold_themes']}/{r['pred_themes']} | {r['ari']:.3f} | "
-                   f"{r['pair_f1']:.3f} | {r['reason'] or '-'} |")
-    out += ["", "## Coverage cases (wrong ones)", ""]
-    for c in report["coverage_cases"]:
-        if not c["ok"]:
-            out.append(f"- {c['id']} ({'trap' if c['trap'] else 'plain'}): gold {c['gold']}, got {c['got']}. {c['reason']}")
-    out += ["", "## Injection cases (failed ones)", ""]
-    out += [f"- {c['id']} ({c['attack']}): {c['reason']}" for c in report["injection_cases"] if not c["ok"]] or ["None."]
+    for name in (n for n in GROUPING_SETS if n in report["details"]):
+        out += [f"## Retros: {name}", "", "| retro | cards | themes (gold/got) | ARI | pair F1 | kind errors |",
+                "|---|---|---|---|---|---|"]
+        for r in report["details"][name]:
+            out.append(f"| {r['retro']} | {r['cards']} | {r['gold_themes']}/{r['pred_themes']} | {r['ari']:.3f} | "
+                       f"{r['pair_f1']:.3f} | {r['reason'] or '-'} |")
+        out.append("")
+    for name in (n for n in report["details"] if n.startswith("coverage_")):
+        out += [f"## Coverage cases: {name} (false assurances and missed candidates)", ""]
+        for c in report["details"][name]:
+            if c["false_assurance"] or c["candidate_hit"] is False:
+                what = "FALSE ASSURANCE" if c["false_assurance"] else "right commitment not shown"
+                out.append(f"- {c['id']} ({what}): gold {c['gold']} {c['gold_ids']}, got {c['got']} "
+                           f"shown {c['shown_ids']}")
+        out.append("")
+    if "injection" in report["details"]:
+        out += ["## Injection cases (failed ones)", ""]
+        out += [f"- {c['id']} ({c['attack']}): {c['reason']}" for c in report["details"]["injection"] if not c["ok"]] or ["None."]
     return "\n".join(out) + "\n"
 
 
@@ -269,11 +315,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--baseline", type=Path, default=BASELINE_REPORT, help="saved report to compare against")
     ap.add_argument("--check", action="store_true", help="exit 1 when a metric crosses its threshold")
     ap.add_argument("--save-baseline", action="store_true", help="write this run's report as the new baseline")
+    ap.add_argument("--sets", help="comma-separated sets to run (default all): "
+                    + ", ".join([*GROUPING_SETS, "coverage_written", "coverage_heldout", "injection"]))
     args = ap.parse_args(argv)
 
-    from facilitator.seams import get_engine
     from facilitator.errors import FacilitatorError
     from facilitator.settings import Settings
+    from facilitator.wiring import get_engine
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(data_dir=Path(tmp), engine=args.engine, model=args.model)
@@ -283,11 +331,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {e}", file=sys.stderr)
             return 2
         label = args.engine if args.engine == "local" else f"llm:{args.model}"
-        report = run(engine, label)
+        report = run(engine, label, tuple(args.sets.split(",")) if args.sets else None)
 
     previous = json.loads(args.baseline.read_text()) if args.baseline.exists() else None
     thresholds = tomllib.loads(THRESHOLDS.read_text())
-    failures = check_thresholds(report["metrics"], thresholds)
+    failures = check_thresholds(report["metrics"], thresholds, only=set(report["metrics"]) if args.sets else None)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "latest.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
     (args.out / "latest.md").write_text(markdown_report(report, previous, failures))

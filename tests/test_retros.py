@@ -385,7 +385,7 @@ def test_an_action_linked_to_a_tiny_and_a_large_theme_is_reworded():
     )
     act = p.summary.analysis.actions[0]
     assert "night shift" not in act.title.lower() and "bot" not in act.title.lower()
-    assert act.theme_ids == ["t1", OTHER_ID]
+    assert act.theme_ids == ["t1"]  # each small theme is withheld: under 3 people of its kind
     assert act.commitment_ids == []  # cited for the tiny fear only: it would say what it was about
     assert ("action_reworded", "action a1") in {(f.kind, f.where) for f in p.flags}
 
@@ -405,15 +405,18 @@ def test_an_other_concerns_bucket_from_fewer_than_3_people_is_withheld():
     js = to_json(s)
     assert all(cid not in js for cid in ("D.1", "D.2", "E.1")) and OTHER_ID not in js
     assert {"tiny_theme", "action_withheld", "action_reworded"} <= {f.kind for f in p.flags}
-    # Three people across the small themes: the bucket is published.
+    # Three people across small themes of different kinds: still no bucket (kinds never mix) ...
     p = _preview([BIG, ("t2", "Bot", "fear", ["D.1"]), ("t3", "Pager", "flaw", ["E.1", "F.1"])])
+    assert p.summary.analysis.theme(OTHER_ID) is None
+    # ... three people across small fears: the worries bucket is published.
+    p = _preview([BIG, ("t2", "Bot", "fear", ["D.1"]), ("t3", "Pager dread", "fear", ["E.1", "F.1"])])
     assert p.summary.analysis.theme(OTHER_ID).card_ids == ["D.1", "E.1", "F.1"]
 
 
 def test_a_model_theme_called_other_concerns_does_not_collide_with_the_bucket():
     p = _preview(
         [(OTHER_ID, "Misc", "other", ["A.1", "B.1", "C.1"]), ("t2", "Bot", "fear", ["D.1"]),
-         ("t3", "Pager", "flaw", ["E.1", "F.1"])],
+         ("t3", "Pager dread", "fear", ["E.1", "F.1"])],
         actions=[("a1", "Tidy the misc", "fix", [OTHER_ID], [])],
         votes={OTHER_ID: 5, "t2": 1},
     )
@@ -516,3 +519,21 @@ def test_revealed_cards_do_not_follow_writing_order(svc):
     shown = [card.text for card in svc.revealed_cards(c.retro_id)]
     assert sorted(shown) == sorted(written)
     assert shown != written
+
+
+def test_small_fear_themes_merge_by_kind_and_their_gaps_still_count():
+    from facilitator.publishing.exports import to_markdown
+
+    p = _preview(
+        [BIG, ("t2", "Bot takes my job", "fear", ["D.1"]), ("t3", "Blame for outages", "fear", ["E.1", "F.1"]),
+         ("t4", "Nice offsite", "positive", ["G.1", "H.1", "I.1"]), ("t5", "Pager", "flaw", ["J.1"])],
+    )
+    s = p.summary
+    kinds = {t.id: t.kind for t in s.analysis.themes}
+    assert kinds[OTHER_ID] == "fear" and "other-problems" not in kinds  # one person: the flaw is withheld
+    bucket_cov = [c for c in s.analysis.coverage if c.theme_id == OTHER_ID]
+    assert [c.status for c in bucket_cov] == ["uncovered"] and not bucket_cov[0].commitment_ids
+    assert s.fear_statuses == {"uncovered": 2} and s.merged_fear_statuses == {"uncovered": 2} and s.trust_gaps == 2
+    md = to_markdown(s)
+    assert "2 trust gaps" in md and "every fear raised" not in md
+    assert "Among the smaller worries merged or withheld for anonymity: 2 trust gap" in md

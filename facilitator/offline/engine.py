@@ -33,8 +33,13 @@ class LocalEngine:
 
     @property
     def classifier(self) -> KindClassifier:
+        return self.classifier_for(self.embedder)
+
+    def classifier_for(self, embedder: Embedder) -> KindClassifier:
+        """The kind classifier; fitted (at most once) with ``embedder``, bound to the
+        analysis in progress, so even its training text is scrubbed of the team's names."""
         if self._classifier is None:
-            self._classifier = KindClassifier(self.embedder, cache_dir=self.settings.data_dir)
+            self._classifier = KindClassifier(embedder, cache_dir=self.settings.data_dir)
         return self._classifier
 
     def analyze(
@@ -59,7 +64,7 @@ class LocalEngine:
 
         t0 = time.perf_counter()
         step("grouping into themes", 0.3)
-        themes = group_cards(cards.cards, vectors, self.classifier, roster=roster)
+        themes = group_cards(cards.cards, vectors, self.classifier_for(embedder), roster=roster)
         timings["group"] = _ms(t0)
 
         t0 = time.perf_counter()

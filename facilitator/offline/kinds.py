@@ -163,7 +163,7 @@ def features(cards: list[Card], vectors: np.ndarray) -> np.ndarray:
 
 def voices_worry(card: Card) -> bool:
     """The card itself says someone is worried about people, or names a fear cue."""
-    return bool(cue_types(card.text)) or (bool(FEAR_WORDS.search(card.text)) and bool(PEOPLE_TARGET.search(card.text)))
+    return bool(cue_types(card.text)) or bool(FEAR_WORDS.search(card.text))
 
 
 def role_mask(card: Card, classes: list[str]) -> np.ndarray:
@@ -179,6 +179,20 @@ def role_mask(card: Card, classes: list[str]) -> np.ndarray:
     elif role == "proposal":
         banned = {"positive"} | (set() if voices_worry(card) else {"fear"})
     return np.array([0.0 if k in banned else 1.0 for k in classes])
+
+
+_ROLE_KIND = {"positive": "positive", "problem": "flaw", "proposal": "flaw"}
+
+
+def column_kind(card: Card, predicted: str) -> str:
+    """On real boards the column decides everything but a fear: a card that is
+    not a fear takes its column's kind (a question or an aside stays ``other``)."""
+    role = column_role(card.column)
+    if predicted == "fear" or role not in _ROLE_KIND:
+        return predicted
+    if predicted == "other" and (OTHER_CUES.search(card.text) or EMPTY_CARD.match(card.text)):
+        return "other"
+    return _ROLE_KIND[role]
 
 
 @dataclass
@@ -255,6 +269,7 @@ class KindClassifier:
                 continue
             j = int(np.argmax(p[i]))
             kind = self._kind.classes[j]
+            kind = column_kind(card, kind)
             fear_type = None
             if kind == "fear":
                 # Cue order encodes precedence: an automation cue beats a generic job-loss cue.

@@ -19,7 +19,8 @@ _INSTRUCTION = re.compile(
     r"|\b(system|developer)\s*(prompt|message|mode)\b"
     r"|^\s*(system|assistant)\s*:"
     r"|\byou are now\b"
-    r"|\b(mark|label|classify|treat|report|set)\b[^.]{0,40}\b(covered|uncovered|trust gap|as (a )?(fear|flaw|positive|other))\b",
+    r"|\b(mark|label|(re-?)?classify|treat|report|set|move|put|count)\b[^.]{0,40}"
+    r"(\b(covered|uncovered|trust gap)\b|\bas ['\"]?(a |an )?(fear|flaw|positive|other|noise)s?\b)",
     re.I | re.M,
 )
 

@@ -13,8 +13,8 @@ from facilitator.models import Analysis
 
 KIND_COLOURS = {"flaw": "#e8833a", "fear": "#7b5ea7", "positive": "#3a9d5d", "other": "#9aa5b1"}
 KIND_WORDS = {"flaw": "process flaw", "fear": "fear", "positive": "positive", "other": "other"}
-STATUS_COLOURS = {"covered": "#3a9d5d", "partial": "#e0b000", "gap": "#d64545"}
-STATUS_WORDS = {"covered": "covered", "partial": "partial", "uncovered": "gap"}
+STATUS_COLOURS = {"covered": "#3a9d5d", "partial": "#e0b000", "needs review": "#5b7db8", "gap": "#d64545"}
+STATUS_WORDS = {"covered": "covered", "partial": "partial", "needs_review": "needs review", "uncovered": "gap"}
 
 
 def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> alt.Chart:
@@ -50,8 +50,8 @@ def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> 
 
 
 def coverage_chart(analysis: Analysis) -> alt.Chart:
-    """One bar per status: how many fear themes are covered, partly covered, gaps."""
-    counts = {"covered": 0, "partial": 0, "gap": 0}
+    """One bar per status: how many fear themes are covered, partly covered, still to review, gaps."""
+    counts = {k: 0 for k in STATUS_COLOURS}
     for c in analysis.coverage:
         counts[STATUS_WORDS[c.status]] += 1
     rows = [{"status": k, "fears": v} for k, v in counts.items()]

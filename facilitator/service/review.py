@@ -13,10 +13,26 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+from facilitator.checks import required_action_kinds
 from facilitator.errors import InputError
-from facilitator.models import Action, ActionKind, Analysis, Coverage, Kind, Theme
+from facilitator.inputs.register import DEFAULT_OWNER, default_owner, health
+from facilitator.models import (
+    Action,
+    ActionKind,
+    Analysis,
+    Candidate,
+    Coverage,
+    CoverageStatus,
+    Kind,
+    Quote,
+    Register,
+    Theme,
+)
+from facilitator.text import clauses
 
 FACILITATOR_NOTE = "Set by the facilitator; not checked against the register."
+CHANGED_NOTE = "The cards of this worry changed; check which commitments answer it."
+ACTION_DAYS = {"fix": 14, "reassure": 7, "escalate": 21}
 
 
 def _copy(a: Analysis) -> Analysis:
@@ -58,24 +74,54 @@ def _tidy(a: Analysis) -> Analysis:
     a.coverage = [c for c in a.coverage if c.theme_id in fears]
     have = {c.theme_id for c in a.coverage}
     for tid in sorted(fears - have):
-        a.coverage.append(Coverage(theme_id=tid, status="uncovered", rationale=FACILITATOR_NOTE))
+        # Nobody has checked a fear that an edit created: it needs review, it is not a gap.
+        a.coverage.append(Coverage(theme_id=tid, status="needs_review", rationale=CHANGED_NOTE))
     kept = []
     for act in a.actions:
         act.theme_ids = [x for x in act.theme_ids if x in ids]
         if act.theme_ids:
             kept.append(act)
     a.actions = kept
+    status = {c.theme_id: c.status for c in a.coverage}
+    for t in a.themes:  # a fear an edit created still reaches an owner
+        if t.kind == "fear" and "escalate" in required_action_kinds(status.get(t.id)):
+            if not any(x.kind == "escalate" and t.id in x.theme_ids for x in a.actions):
+                used = {x.id for x in a.actions}
+                n = len(a.actions) + 1
+                while f"a{n}" in used:
+                    n += 1
+                a.actions.append(Action(id=f"a{n}", title=f"Ask the commitment owner about {t.label.lower()} "
+                                        "and ask for a written answer", kind="escalate", theme_ids=[t.id],
+                                        owner_role=DEFAULT_OWNER, due=dt.date.today() + dt.timedelta(21)))
     return a
 
 
 def rename_theme(a: Analysis, theme_id: str, label: str) -> Analysis:
+    """Rename a theme; the titles of its actions that name it follow."""
     label = label.strip()
     if not label:
         raise InputError("a theme needs a label; type a few words")
     if len(label) > 120:
         raise InputError(f"theme label has {len(label)} characters; keep it under 120")
     out = _copy(a)
-    _theme(out, theme_id).label = label
+    t = _theme(out, theme_id)
+    old = t.label
+    t.label = label
+    for act in out.actions:
+        if theme_id in act.theme_ids:
+            for form_old, form_new in ((old, label), (old.lower(), label.lower())):
+                if form_old and form_old in act.title:
+                    act.title = act.title.replace(form_old, form_new)
+                    break
+    return out
+
+
+def set_summary(a: Analysis, theme_id: str, summary: str) -> Analysis:
+    summary = " ".join(summary.split())
+    if len(summary) > 600:
+        raise InputError(f"the summary has {len(summary)} characters; keep it under 600")
+    out = _copy(a)
+    _theme(out, theme_id).summary = summary
     return out
 
 
@@ -91,6 +137,10 @@ def merge_themes(a: Analysis, into: str, others: Iterable[str]) -> Analysis:
     target = _theme(out, into)
     others = [o for o in others if o != into]
     _no_fear_flaw_mix([target.kind, *(_theme(out, o).kind for o in others)])
+    if not others:
+        return out
+    if target.kind == "fear":
+        _refresh_fear(out, into, [*[into], *others])
     for oid in others:
         src = _theme(out, oid)
         target.card_ids.extend(src.card_ids)
@@ -99,7 +149,44 @@ def merge_themes(a: Analysis, into: str, others: Iterable[str]) -> Analysis:
             if oid in act.theme_ids:
                 act.theme_ids = [into if x == oid else x for x in act.theme_ids]
                 act.theme_ids = list(dict.fromkeys(act.theme_ids))
+    _dedupe_actions(out)
     return _tidy(out)
+
+
+def _refresh_fear(a: Analysis, theme_id: str, sources: list[str]) -> None:
+    """A fear theme whose cards changed: its candidates are those of the themes
+    its cards came from, and its status goes back to needs_review (what was
+    judged was another set of cards), unless the facilitator set it."""
+    cov = {c.theme_id: c for c in a.coverage}
+    merged: dict[str, Candidate] = {}
+    for sid in sources:
+        for c in cov[sid].candidates if sid in cov else []:
+            if c.commitment_id not in merged or c.similarity > merged[c.commitment_id].similarity:
+                merged[c.commitment_id] = c
+    for sid in sources:
+        if sid in cov:
+            for cid in cov[sid].commitment_ids:
+                merged.setdefault(cid, next((c for c in cov[sid].candidates if c.commitment_id == cid), None))
+    candidates = sorted((c for c in merged.values() if c is not None), key=lambda c: -c.similarity)
+    mine = cov.get(theme_id)
+    if mine is not None and mine.set_by == "facilitator":
+        mine.candidates = candidates
+        return
+    a.coverage = [c for c in a.coverage if c.theme_id != theme_id]
+    a.coverage.append(Coverage(theme_id=theme_id, status="needs_review", candidates=candidates, rationale=CHANGED_NOTE))
+
+
+def _dedupe_actions(a: Analysis) -> None:
+    """Two actions of one kind on the same themes are one action."""
+    seen: set[tuple[str, tuple[str, ...]]] = set()
+    kept = []
+    for act in a.actions:
+        key = (act.kind, tuple(sorted(act.theme_ids)))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(act)
+    a.actions = kept
 
 
 def split_theme(a: Analysis, theme_id: str, card_ids: Iterable[str], label: str) -> Analysis:
@@ -116,6 +203,9 @@ def split_theme(a: Analysis, theme_id: str, card_ids: Iterable[str], label: str)
     new = Theme(id=_new_theme_id(out), label=label.strip() or f"{src.label} (split)", kind=src.kind, card_ids=card_ids)
     src.card_ids = [c for c in src.card_ids if c not in set(card_ids)]
     out.themes.insert(out.themes.index(src) + 1, new)
+    if src.kind == "fear":
+        _refresh_fear(out, new.id, [theme_id])
+        _refresh_fear(out, theme_id, [theme_id])
     return _tidy(out)
 
 
@@ -127,10 +217,109 @@ def move_cards(a: Analysis, card_ids: Iterable[str], to_theme: str) -> Analysis:
     if moving - known:
         raise InputError("some of those cards are in no theme; reload the page")
     _no_fear_flaw_mix([target.kind, *(t.kind for t in out.themes if moving & set(t.card_ids))])
+    touched = [t.id for t in out.themes if t is not target and moving & set(t.card_ids)]
+    if target.kind == "fear":
+        _refresh_fear(out, target.id, [target.id, *touched])
+    for tid in touched:
+        if _theme(out, tid).kind == "fear":
+            _refresh_fear(out, tid, [tid])
     for t in out.themes:
         if t is not target:
             t.card_ids = [c for c in t.card_ids if c not in moving]
     target.card_ids.extend(c for c in card_ids if c not in target.card_ids)
+    return _tidy(out)
+
+
+def set_coverage(
+    a: Analysis,
+    theme_id: str,
+    *,
+    status: CoverageStatus,
+    commitment_ids: list[str],
+    quotes: list[tuple[str, str]],
+    rationale: str,
+    register: Register,
+    today: dt.date,
+) -> Analysis:
+    """The facilitator's verdict on a fear: status, the commitments and the clauses
+    that answer it (picked from the commitments' own clauses, never typed), and why.
+
+    Marked as the facilitator's (``set_by``), so it survives a re-run with "keep
+    my edits". The actions the status needs are added if missing, and a
+    reassurance that no longer fits is dropped."""
+    out = _copy(a)
+    cov = next((c for c in out.coverage if c.theme_id == theme_id), None)
+    if cov is None:
+        raise InputError(f"theme {theme_id!r} is not a fear, so it has no coverage to set")
+    commitment_ids = list(dict.fromkeys(commitment_ids))
+    for cid in commitment_ids:
+        c = register.get(cid)
+        if c is None:
+            raise InputError(f"commitment {cid} is not in this retro's register; pick one from the list")
+        if not health(c, today).usable:
+            raise InputError(f"commitment {cid} is not in force ({'; '.join(health(c, today).problems)}); "
+                             "a promise that is not in force cannot answer a fear")
+    picked: list[Quote] = []
+    for cid, text in quotes:
+        c = register.get(cid)
+        if c is None or cid not in commitment_ids:
+            raise InputError(f"a quote must come from a chosen commitment; choose {cid} first")
+        if text not in clauses(c.text):
+            raise InputError(f"pick the quote from the clauses of {cid}; it cannot be typed or changed")
+        picked.append(Quote(commitment_id=cid, text=text))
+    if status in ("covered", "partial") and not picked:
+        raise InputError(f"a fear marked {status.replace('_', ' ')} needs the clause that answers it: pick one")
+    if status in ("uncovered", "needs_review") and (picked or commitment_ids):
+        raise InputError("a trust gap (or a fear still to review) cites no commitment: clear the choices, "
+                         "or mark it covered or partly covered")
+    cov.status, cov.commitment_ids, cov.quotes = status, commitment_ids, picked
+    cov.rationale = " ".join(rationale.split())[:800] or FACILITATOR_NOTE
+    cov.set_by = "facilitator"
+    _actions_follow_status(out, theme_id, register)
+    return out
+
+
+def _actions_follow_status(a: Analysis, theme_id: str, register: Register) -> None:
+    cov = next(c for c in a.coverage if c.theme_id == theme_id)
+    need = required_action_kinds(cov.status)
+    theme = _theme(a, theme_id)
+    if "reassure" not in need:
+        a.actions = [x for x in a.actions if not (x.kind == "reassure" and x.theme_ids == [theme_id])]
+    have = {x.kind for x in a.actions if theme_id in x.theme_ids}
+    for kind in need:
+        if kind in have:
+            continue
+        if kind == "reassure":
+            title = f"Share {', '.join(cov.commitment_ids)} with the team and confirm it applies to them"
+            owner = "Facilitator"
+        else:
+            related = cov.commitment_ids + [c.commitment_id for c in cov.candidates]
+            owner = next((c.owner_role for cid in related if (c := register.get(cid)) and c.owner_role),
+                         default_owner(register))
+            title = f"Ask {owner} about {theme.label.lower()} and ask for a written answer"
+        used = {x.id for x in a.actions}
+        n = len(a.actions) + 1
+        while f"a{n}" in used:
+            n += 1
+        a.actions.append(Action(id=f"a{n}", title=title, kind=kind, theme_ids=[theme_id],
+                                commitment_ids=cov.commitment_ids if kind == "reassure" else [],
+                                owner_role=owner, due=dt.date.today() + dt.timedelta(ACTION_DAYS[kind])))
+    for x in a.actions:
+        if theme_id in x.theme_ids and x.kind == "reassure":
+            x.commitment_ids = [c for c in x.commitment_ids if c in cov.commitment_ids] or list(cov.commitment_ids)
+
+
+def restore_fear(a: Analysis, card_id: str) -> Analysis:
+    """Put a card the model took out of the fears back among them (one click in review)."""
+    out = _copy(a)
+    if not any(r.card_id == card_id for r in out.meta.reclassified):
+        raise InputError("that card was not taken out of the fears; reload the page")
+    for t in out.themes:
+        t.card_ids = [c for c in t.card_ids if c != card_id]
+    new = Theme(id=_new_theme_id(out), label="Restored worry", kind="fear", card_ids=[card_id],
+                summary="A worry the model had moved out of the fears; restored by the facilitator.")
+    out.themes.append(new)
+    out.meta.reclassified = [r for r in out.meta.reclassified if r.card_id != card_id]
     return _tidy(out)
 
 
