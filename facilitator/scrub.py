@@ -74,6 +74,16 @@ def scrub(text: str, roster: Iterable[str] = ()) -> str:
     return scrub_report(text, roster)[0]
 
 
+_PLACEHOLDER = re.compile(r"\[(?:name|email|handle|phone|link)\](?:'s)?\s*[:,/&+]?\s*")
+
+
+def without_names(text: str, roster: Iterable[str] = ()) -> str:
+    """``scrub``, with the placeholders left out: for engine-written text built
+    from card words (a label, an action title), where "[name]" would read badly."""
+    out = _PLACEHOLDER.sub("", scrub(text, roster))
+    return " ".join(out.split()).strip(" ,;:/&+-")
+
+
 # With [ ] escaped no link or image can form, so ( ) ! stay readable; URLs are
 # already replaced by scrub().
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]#|<>~])")

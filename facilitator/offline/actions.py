@@ -20,6 +20,7 @@ from facilitator.checks import required_action_kinds
 from facilitator.inputs.register import default_owner
 from facilitator.models import Action, Card, Coverage, Register, Theme
 from facilitator.offline.kinds import is_proposal
+from facilitator.scrub import without_names
 
 FIX_DAYS, REASSURE_DAYS, ESCALATE_DAYS = 14, 7, 21
 PROPOSAL_MAX_CHARS = 160
@@ -27,12 +28,12 @@ _CHANGES_WORK = re.compile(r"automat|tool|bot|script|process|workflow|template|h
 _PEOPLE_STEP = " (agree with the people whose work it changes how it changes)"
 
 
-def fix_title(theme: Theme, cards: Sequence[Card]) -> str:
+def fix_title(theme: Theme, cards: Sequence[Card], roster: Sequence[str] = ()) -> str:
     """The fix for a flaw theme, from the team's own proposal when there is one."""
     proposals = [c for c in cards if is_proposal(c)]
     if proposals:
-        # The longest proposal usually says most; a card is kept as written (flaws are not fears).
-        text = " ".join(max(proposals, key=lambda c: len(c.text)).text.split())
+        # The longest proposal usually says most; kept as written (flaws are not fears), names left out.
+        text = without_names(max(proposals, key=lambda c: len(c.text)).text, roster)
         if len(text) > PROPOSAL_MAX_CHARS:
             text = text[: PROPOSAL_MAX_CHARS - 1].rstrip() + "\u2026"
         title = f"Try the team's proposal for {theme.label.lower()}: {text}"
@@ -46,7 +47,12 @@ def fix_title(theme: Theme, cards: Sequence[Card]) -> str:
 
 
 def draft_actions(
-    themes: list[Theme], coverage: list[Coverage], register: Register, today: dt.date, cards: Sequence[Card] = ()
+    themes: list[Theme],
+    coverage: list[Coverage],
+    register: Register,
+    today: dt.date,
+    cards: Sequence[Card] = (),
+    roster: Sequence[str] = (),
 ) -> list[Action]:
     by_theme = {c.theme_id: c for c in coverage}
     card_of = {c.id: c for c in cards}
@@ -58,7 +64,7 @@ def draft_actions(
     for t in themes:
         if t.kind == "flaw":
             members = [card_of[cid] for cid in t.card_ids if cid in card_of]
-            add(title=fix_title(t, members), kind="fix", theme_ids=[t.id], owner_role="Team",
+            add(title=fix_title(t, members, roster), kind="fix", theme_ids=[t.id], owner_role="Team",
                 due=today + dt.timedelta(FIX_DAYS))
         elif t.kind == "fear":
             cov = by_theme.get(t.id)

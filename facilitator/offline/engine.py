@@ -86,7 +86,7 @@ class LocalEngine:
 
         t0 = time.perf_counter()
         step("drafting actions", 0.9)
-        actions = draft_actions(themes, coverage, register, today, cards.cards)
+        actions = draft_actions(themes, coverage, register, today, cards.cards, roster)
         timings["actions"] = _ms(t0)
         step("done", 1.0)
         return Analysis(
