@@ -41,7 +41,10 @@ def roster_pattern(roster: Iterable[str]) -> re.Pattern[str] | None:
     names = roster_names(roster)
     if not names:
         return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(n) for n in names) + r")(?:'s)?(?!\w)", re.I)
+    # Word boundaries, except that a CJK character next to a Latin name is a
+    # boundary too ("supermomongaさん"): those scripts do not separate words by spaces.
+    edge = r"(?:(?![\u3000-\u9fff\uac00-\ud7af\uff00-\uffef])\w)"
+    return re.compile(rf"(?<!{edge})(?:" + "|".join(re.escape(n) for n in names) + rf")(?:'s)?(?!{edge})", re.I)
 
 
 def _phone(m: re.Match[str]) -> str:

@@ -80,8 +80,9 @@ def test_training_examples_share_no_text_with_the_eval_sets():
 
     data = Path(facilitator.__file__).parent / "offline" / "data"
     train = {json.loads(line)["text"].strip().lower() for line in (data / "kind_examples.jsonl").open()}
+    train |= {json.loads(line)["text"].strip().lower() for line in (data / "kind_examples_boards.jsonl").open()}
     train |= {json.loads(line)["statement"].strip().lower() for line in (data / "coverage_examples.jsonl").open()}
-    evals = {c.text.strip().lower() for r in load_retros() for c in r.cards}
-    evals |= {c.statement.strip().lower() for c in load_coverage().cases}
+    evals = {c.text.strip().lower() for coll in ("written", "real") for r in load_retros(coll) for c in r.cards}
+    evals |= {c.statement.strip().lower() for name in ("written", "heldout") for c in load_coverage(name).cases}
     evals |= {c.text.strip().lower() for c in load_injection().cases}
     assert not train & evals

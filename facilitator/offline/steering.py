@@ -20,9 +20,15 @@ _INSTRUCTION = re.compile(
     r"|^\s*(system|assistant)\s*:"
     r"|\byou are now\b"
     r"|\b(mark|label|(re-?)?classify|treat|report|set|move|put|count)\b[^.]{0,40}"
-    r"(\b(covered|uncovered|trust gap)\b|\bas ['\"]?(a |an )?(fear|flaw|positive|other|noise)s?\b)",
+    r"(\b(covered|uncovered|trust gap)\b|\bas ['\"]?(a |an )?(fear|flaw|positive|other|noise)s?\b)"
+    # A table or checklist that declares answers ("| Blame | covered |", "- [x] fear resolved").
+    r"|^\s*\|.*\b(covered|uncovered|resolved|answered|closed)\b.*\|\s*$"
+    r"|\[[xX]\].{0,60}\b(covered|resolved|answered|closed|done)\b",
     re.I | re.M,
 )
+
+
+ID_LIKE = _ID_LIKE
 
 
 def steering_reason(text: str, register: Register) -> str | None:

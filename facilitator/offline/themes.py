@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from facilitator.offline.kinds import KindClassifier
+from facilitator.offline.steering import ID_LIKE
 from facilitator.scrub import roster_names, without_names
 from facilitator.models import Card, Theme
 from facilitator.text import stem, tokens
@@ -111,7 +112,9 @@ FALLBACK_LABEL = {"flaw": "A process problem", "positive": "Something that went 
 
 def phrase(text: str, roster_lower: set[str]) -> str:
     """The first clause of a card, at most LABEL_MAX_WORDS words, names left out."""
-    text = without_names(text, roster_lower)
+    # Names and anything shaped like a commitment id stay out of a label: an id in a
+    # label would read as a promise (and a card may cite one the register lacks).
+    text = ID_LIKE.sub("", without_names(text, roster_lower))
     first = next((p for p in _CLAUSE.split(text) if len(p.split()) >= 2), text)
     first = _LEAD.sub("", first.strip())
     words = first.split()
