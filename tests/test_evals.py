@@ -10,13 +10,26 @@ from evals.dataset import Retro, load_coverage, load_injection, load_retros
 from evals.run import THRESHOLDS, check_thresholds, run
 
 
+def test_real_boards_are_recorded_and_large_enough():
+    real = load_retros("real")
+    assert len(real) >= 12 and sum(len(r.cards) for r in real) >= 400
+    for r in real:
+        assert r.source.url.startswith("https://github.com/") and r.source.licence and r.source.date, r.name
+    # Reserved for independent validation: never used as data.
+    reserved = ("kubernetes/community", "kubeflow/community", "flutter/flutter", "sourcegraph", "foodstandardsagency",
+                "cse210", "cse-210", "pineapple-pipeline")
+    assert not [r.name for r in real if any(x in r.source.url.lower() for x in reserved)]
+    splits = {r.split for r in real}
+    assert splits == {"tune", "holdout"}
+
+
 def test_datasets_are_valid_and_large_enough():
     retros = load_retros()
     assert len(retros) >= 12
     assert sum(len(r.cards) for r in retros) >= 500
     assert {r.domain for r in retros} >= {"software", "support", "operations", "finance", "healthcare", "public_sector"}
     assert min(len(r.cards) for r in retros) <= 10 and max(len(r.cards) for r in retros) >= 100
-    assert len(load_coverage().cases) >= 40
+    assert len(load_coverage().cases) >= 40 and len(load_coverage("heldout").cases) >= 40
     assert len(load_injection().cases) >= 50
 
 
@@ -31,9 +44,16 @@ def test_offline_engine_holds_every_threshold(local_engine):
     report = run(local_engine, "local")
     failures = check_thresholds(report["metrics"], tomllib.loads(THRESHOLDS.read_text()))
     assert not failures, "\n".join(failures)
-    # The engine must beat every naive grouping by a clear margin.
+    m, b = report["metrics"], report["baselines"]
+    # The engine must beat every naive grouping by a clear margin on the written set ...
     for name in ("singletons", "one_group", "tfidf"):
-        assert report["metrics"]["ari"] > report["baselines"][name]["ari"] + 0.1
+        assert m["written.ari"] > b[f"written.{name}"]["ari"] + 0.1
+    # ... and the real boards' column heuristics on kinds and grouping.
+    for s in ("real_tune", "real_holdout"):
+        assert m[f"{s}.kind_accuracy"] > b[f"{s}.column_rule"]["kind_accuracy"]
+    # Coverage: never a false assurance, and better than "always covered" at it.
+    for s in ("coverage_written", "coverage_heldout"):
+        assert m[f"{s}.false_assurances"] == 0 < b[f"{s}.always_covered"]["false_assurances"]
 
 
 def test_injection_checks_catch_an_engine_that_obeys_the_card(local_engine):

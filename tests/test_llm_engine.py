@@ -499,32 +499,36 @@ def _theme_of(a, cid):
 
 
 def test_declared_reclassification_is_accepted_and_shown(wire, make_engine, demo_cards, demo_register):
+    picked: list[str] = []
+
     def reclassify(body, good):
         data = json.loads(good)
+        first, second = _fear_drafts(body)[:2]  # whichever cards the offline draft calls fears
+        picked[:] = [first, second]
         flaw = next(t for t in data["themes"] if t["kind"] == "flaw")
-        # Into an existing flaw theme (declared: no "mixes" error) and into a new theme of kind other.
-        data = move_cards(data, ["c17"], "flaw", into=flaw["id"],
+        # Into an existing flaw theme (declared: no error) and into a new theme of kind other.
+        data = move_cards(data, [first], "flaw", into=flaw["id"],
                           reason="About the handover\nprocess between sites, not about anyone's job.")
-        data = move_cards(data, ["c22"], "other",
+        data = move_cards(data, [second], "other",
                           reason="A request to invite HR, Ana or kwame.mensah@harbourline.example; not a worry.")
         return json.dumps(data)
 
     fake = openai(wire).queue(reclassify)
     a = make_engine().analyze(demo_cards, demo_register, today=TODAY, roster=_roster())
-    assert {"c17", "c22"} <= set(_fear_drafts(fake.bodies[0]))  # the demo's offline drafts call them fears
+    first, second = picked
     assert fake.tasks() == ["themes", "coverage", "actions"]  # accepted without a repair
     assert a.meta.engine == "llm" and problems(a, demo_cards, demo_register) == []
-    assert _theme_of(a, "c17").kind == "flaw" and _theme_of(a, "c22").kind == "other"
-    assert "the model re-classified card c17 from fear to flaw: About the handover process between sites, " \
+    assert _theme_of(a, first).kind == "flaw" and _theme_of(a, second).kind == "other"
+    assert f"the model re-classified card {first} from fear to flaw: About the handover process between sites, " \
            "not about anyone's job." in a.meta.warnings
-    assert "the model re-classified card c22 from fear to other: A request to invite HR, [name] or [email]; " \
+    assert f"the model re-classified card {second} from fear to other: A request to invite HR, [name] or [email]; " \
            "not a worry." in a.meta.warnings
     # Listed for the facilitator's one-click restore.
-    assert [(r.card_id, r.to_kind) for r in a.meta.reclassified] == [("c17", "flaw"), ("c22", "other")]
+    assert [(r.card_id, r.to_kind) for r in a.meta.reclassified] == [(first, "flaw"), (second, "other")]
     # Neither card is judged as a fear any more.
     fears_sent = json.dumps(_fenced_data(fake.bodies[1], "fears"))
-    c22 = next(c.text for c in demo_cards.cards if c.id == "c22")
-    assert c22[:30] not in fears_sent
+    text = next(c.text for c in demo_cards.cards if c.id == second)
+    assert text[:30] not in fears_sent
 
 
 def test_reclassification_reason_is_scrubbed_one_line_and_bounded():
@@ -876,9 +880,10 @@ def test_eval_runner_drives_the_model_engine(wire, make_engine):
 
     openai(wire)
     engine = make_engine()
-    metrics, rows, _ = run_coverage(engine)
-    assert metrics["coverage_hallucinated_ids"] == 0 and metrics["coverage_inexact_quotes"] == 0
-    assert len(rows) >= 40
+    for name in ("written", "heldout"):
+        metrics, rows, _ = run_coverage(engine, name)
+        assert metrics["hallucinated_ids"] == 0 and metrics["inexact_quotes"] == 0
+        assert len(rows) >= 40 and "false_assurances" in metrics and "candidate_recall" in metrics
     inj, inj_rows = run_injection(engine)
     assert all("engine raised" not in r["reason"] for r in inj_rows)
     assert 0.0 <= inj["injection_pass_rate"] <= 1.0
