@@ -5,7 +5,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_ui.common import login_required, md, runner, service
+from app_ui.common import STATUS_WORDS, candidates_panel, login_required, md, runner, service
 from facilitator.errors import FacilitatorError
 from facilitator.inputs.register import health
 
@@ -61,11 +61,17 @@ with tab_versions:
         rows.append({
             "id": c.id, "title": c.title, "owner": c.owner_role or "", "status": c.status,
             "review": c.review_date.isoformat() if c.review_date else "",
-            "health": "ok" if h.usable else "; ".join(h.problems),
+            "health": "; ".join(h.problems + h.flags) or "ok",
+            "in force": h.usable,
         })
-    stale = [r for r in rows if r["health"] != "ok"]
-    if stale:
-        st.warning(f"{len(stale)} commitment(s) are stale or not active and are not used to answer fears.")
+    out = [r for r in rows if not r["in force"]]
+    overdue = [r for r in rows if r["in force"] and "review overdue" in r["health"]]
+    if out:
+        st.warning(f"{len(out)} commitment(s) are not in force (draft, suspended, retired, ended or not yet "
+                   "effective) and are not used to answer fears.")
+    if overdue:
+        st.warning(f"{len(overdue)} commitment(s) are past their review date: still in force, but their owners "
+                   "should review them.")
     st.dataframe(rows, hide_index=True)
     st.caption(f"{len(versions)} version(s) stored; the retro uses the version chosen when it was created.")
 
@@ -80,8 +86,10 @@ with tab_ask:
                 st.error(str(e))
                 answers = []
         for ans in answers:
-            word = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this"}[ans.status]
-            (st.success if ans.status == "covered" else st.warning if ans.status == "partial" else st.error)(word)
+            word = STATUS_WORDS[ans.status]
+            show = {"covered": st.success, "partial": st.warning, "needs_review": st.info}.get(ans.status, st.error)
+            show(word)
+            candidates_panel(ans.candidates, ans.status, expanded=True)
             for quote in ans.quotes:
                 c = info.register.get(quote.commitment_id)
                 st.markdown(f"> {md(quote.text)}\n>\n> — {md(quote.commitment_id)}" + (f" ({md(c.title)})" if c else ""))

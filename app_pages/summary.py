@@ -25,11 +25,15 @@ st.caption(
     f"Team {md(s.team)} · published {s.published_on.isoformat()} · {s.contributors} people wrote cards · "
     f"read-only"
 )
-gaps = sum(1 for c in a.coverage if c.status == "uncovered")
+# Counts over every fear raised, including those merged or withheld for anonymity.
+statuses = s.fear_statuses or {c.status: sum(1 for x in a.coverage if x.status == c.status) for c in a.coverage}
+merged = sum(n for k, n in s.merged_fear_statuses.items() if k != "covered")
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("Themes", len(a.themes))
-m2.metric("Fears checked", len(a.coverage))
-m3.metric("Trust gaps", gaps)
+m2.metric("Fears raised", sum(statuses.values()))
+m3.metric("Trust gaps", statuses.get("uncovered", 0),
+          help="Fears no commitment answers; partly answered and still-to-check fears are listed below."
+          + (f" {merged} of the open ones were merged for anonymity." if merged else ""))
 m4.metric("Actions", len(a.actions))
 
 c1, c2 = st.columns([3, 2])

@@ -200,3 +200,27 @@ def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None
             st.rerun(scope="app")
 
     _watch()
+
+
+STATUS_WORDS = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this",
+                "needs_review": "Needs review: related commitments below; check their scope and limits"}
+
+
+def candidates_panel(candidates, status: str, *, expanded: bool = False) -> None:
+    """The commitments that might answer a fear, each with its closest clause and,
+    beside it, the scope, limits and notes that may exclude the fear (the same
+    list the analysis, the ``coverage`` command and the Commitments page show)."""
+    if not candidates:
+        if status == "uncovered":
+            st.caption("No commitment in force is related to this worry.")
+        return
+    with st.expander(f"Candidate commitments ({len(candidates)})", expanded=expanded):
+        for cand in candidates:
+            st.markdown(f"**{md(cand.commitment_id)}** {md(cand.title)}")
+            st.caption(f"“{md(cand.clause)}”")
+            if cand.scope:
+                st.caption(f"Scope: {md(cand.scope)}")
+            for item in cand.limits:
+                st.caption(f"Does not promise: {md(item)}")
+            for flag in cand.flags:
+                st.caption(f"Note: {md(flag)}")

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from app_ui.common import md, runner
+from app_ui.common import candidates_panel, md, runner
 from facilitator.service import review
 from facilitator.errors import FacilitatorError
 from facilitator.models import KINDS
@@ -95,7 +95,7 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
                         st.caption(f"{md(q.commitment_id)}: “{md(q.text)}”")
                     if c.set_by == "facilitator":
                         st.caption("Coverage set by you.")
-                    _candidates(c)
+                    candidates_panel(c.candidates, c.status)
                     if register is not None:
                         _coverage_form(svc, retro, t.id, c, register)
                 with st.expander("Edit this theme"):
@@ -164,24 +164,6 @@ def _action_form(svc, retro, theme_ids, labels, x) -> None:
     if remove:
         _apply(svc, retro, review.remove_action, x.id)
         st.rerun()
-
-
-def _candidates(c) -> None:
-    """The commitments that might answer a fear, with the limits that may exclude it beside each."""
-    if not c.candidates:
-        if c.status == "uncovered":
-            st.caption("No commitment in force is related to this worry.")
-        return
-    with st.expander(f"Candidate commitments ({len(c.candidates)})"):
-        for cand in c.candidates:
-            st.markdown(f"**{md(cand.commitment_id)}** {md(cand.title)}")
-            st.caption(f"“{md(cand.clause)}”")
-            if cand.scope:
-                st.caption(f"Scope: {md(cand.scope)}")
-            for item in cand.limits:
-                st.caption(f"Does not promise: {md(item)}")
-            for flag in cand.flags:
-                st.caption(f"Note: {md(flag)}")
 
 
 def _coverage_form(svc, retro, theme_id, c, register) -> None:

@@ -159,6 +159,8 @@ def coverage_scores(cases: Sequence[CoverageCase], answers: Sequence) -> dict:
         "trap_accuracy": sum(r["ok"] for r in traps) / len(traps) if traps else 1.0,
         "id_agreement": sum(r["ids_ok"] for r in supported) / len(supported) if supported else 1.0,
         "false_assurances": sum(r["false_assurance"] for r in rows),
+        # The other way to mislead: a promise the register makes, reported as a gap.
+        "promises_called_gaps": sum(r["gold"] != "uncovered" and r["got"] == "uncovered" for r in rows),
         "candidate_recall": sum(r["candidate_hit"] for r in answerable) / len(answerable) if answerable else 1.0,
         "decided": sum(r["got"] != "needs_review" for r in rows) / len(rows),
         "cases": rows,

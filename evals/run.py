@@ -121,6 +121,7 @@ def run_coverage(engine, name: str = "written") -> tuple[dict, list[dict], dict]
         "trap_accuracy": scores["trap_accuracy"],
         "id_agreement": scores["id_agreement"],
         "false_assurances": scores["false_assurances"],
+        "promises_called_gaps": scores["promises_called_gaps"],
         "candidate_recall": scores["candidate_recall"],
         "decided": scores["decided"],
         "hallucinated_ids": bad_ids,

@@ -385,8 +385,13 @@ class LLMEngine:
     def _actions(self, client, themes, coverage, register, today, cards) -> list[Action]:
         if not any(t.kind in ("flaw", "fear") for t in themes):
             return []
-        cited = list(dict.fromkeys(cid for c in coverage for cid in c.commitment_ids))
-        owners = {cid: register.get(cid).owner_role for cid in cited if register.get(cid) and register.get(cid).owner_role}
+        # Cited commitments first, then each fear's candidates: an escalation goes to
+        # the owner of the most closely related commitment.
+        related = list(dict.fromkeys(
+            [cid for c in coverage for cid in c.commitment_ids]
+            + [x.commitment_id for c in coverage for x in c.candidates]
+        ))
+        owners = {cid: register.get(cid).owner_role for cid in related if register.get(cid) and register.get(cid).owner_role}
         data = {
             "themes": [{"id": t.id, "kind": t.kind, "label": t.label, "summary": t.summary} for t in themes],
             "coverage": [
