@@ -13,7 +13,7 @@ def test_published_summary_is_read_only_with_downloads():
     at = app_page("summary", s=pub.id).run()
     assert not at.exception
     assert at.title[0].value == "Sprint 42"
-    assert {m.label for m in at.metric} == {"Themes", "Fears checked", "Trust gaps", "Actions"}
+    assert {m.label for m in at.metric} == {"Themes", "Fears raised", "Trust gaps", "Actions"}
     assert len(at.get("vega_lite_chart")) == 2
     assert len(at.get("download_button")) == 3
     assert not at.text_input and not at.checkbox  # nothing to edit
@@ -43,11 +43,19 @@ def test_commitments_edit_versions_stale_and_question(monkeypatch):
     at.button(key="save_text").click().run()
     assert not at.exception
     assert [v.version for v in svc.registers()] == ["v1"]
-    assert "stale or not active" in at.warning[0].value  # JS-2 past review, RO-1 draft
+    assert "1 commitment(s) are not in force" in at.warning[0].value  # RO-1 is a draft
+    assert "past their review date: still in force" in at.warning[1].value  # JS-2
     use_engine(monkeypatch, _Coverer())
     at.text_area(key="question").input("Will automating my job make me redundant?")
     at.button(key="ask").click().run()
     assert any(w.value == "Partly covered" for w in at.warning), [w.value for w in at.warning]
+    # The offline answer: candidates with their limits beside them, never a verdict.
+    from facilitator.wiring import get_engine
+
+    use_engine(monkeypatch, get_engine(engine="local"))
+    at.button(key="ask").click().run()
+    assert any(i.value.startswith("Needs review") for i in at.info), [i.value for i in at.info]
+    assert any(x.value.startswith("Does not promise:") for x in at.caption)
     assert any("JS-1" in m.value for m in at.markdown)
     at.text_area(key="reg_text").input("## broken")
     at.button(key="save_text").click().run()
