@@ -119,6 +119,8 @@ EMPTY_CARD = re.compile(r"^\W*(nothing|none|nope|no|n/?a|nil|-+|\.+|tbd|same|dit
 PROPOSAL_START = re.compile(
     r"^\W*(we should|should we|let'?s|lets|maybe|perhaps|try|start|stop|keep|add|create|write|document|automate|"
     r"would be (good|nice|great)|would love|would have been (nice|great|good)|gotta|want|wish|figure out|cut|"
+    r"do|find|conduct|learn|estimate|hold|share|assign|rotate|pair|ask|invite|track|log|check|prioriti[sz]e|"
+    r"needs? (more|to)|more of|less of|next time|in future|going forward|"
     r"set up|setup|schedule|move|make|use|introduce|agree|define|have|get|plan|review|limit|reduce|increase|"
     r"more|less|fewer|consider|propose|proposal|idea|suggest\w*|need to|needs to|we need|i'?d like|could we|can we)\b",
     re.I,
