@@ -11,9 +11,8 @@ from urllib.parse import urlencode, urlsplit
 import streamlit as st
 
 from facilitator.scrub import safe_markdown_text
-from facilitator.service import Database, RetroService, database_url
 from facilitator.service.phases import PHASE_LABELS, PHASES
-from facilitator.service.retros import Retro, RetroNotFound
+from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
 from facilitator.service.runner import AnalysisRunner
 from facilitator.settings import Settings, get_settings
 
@@ -23,15 +22,14 @@ def settings() -> Settings:
 
 
 @st.cache_resource(show_spinner=False)
-def _database(url: str) -> Database:
-    db = Database(url)
-    db.create_all()
-    return db
+def _database(key: str):
+    """One database handle per process and database (keyed by its URL)."""
+    return open_database(settings())
 
 
 def service() -> RetroService:
     s = settings()
-    return RetroService(_database(database_url(s)), s)
+    return RetroService(_database(database_key(s)), s)
 
 
 @st.cache_resource(show_spinner=False)

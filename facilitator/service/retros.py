@@ -66,7 +66,22 @@ class RetroService(RegistersMixin, ParticipationMixin, PhasesMixin, AnalysisMixi
     """The whole service API; each part lives in the module named for its noun."""
 
 
+def database_key(settings) -> str:
+    """Identifies the database the settings point at (for caching one per process)."""
+    from facilitator.service.db import database_url
+
+    return database_url(settings)
+
+
+def open_database(settings):
+    """The database the settings point at, migrated to the current schema."""
+    from facilitator.service.db import Database
+
+    return Database.from_settings(settings)
+
+
 __all__ = [
     "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CardView", "Counts", "Created",
     "LimitReached", "NotAllowed", "Publication", "RegisterInfo", "Retro", "RetroNotFound", "RetroService", "new_token",
+    "database_key", "open_database",
 ]
