@@ -216,9 +216,5 @@ def candidates_panel(candidates, status: str, *, expanded: bool = False) -> None
         for cand in candidates:
             st.markdown(f"**{md(cand.commitment_id)}** {md(cand.title)}")
             st.caption(f"“{md(cand.clause)}”")
-            if cand.scope:
-                st.caption(f"Scope: {md(cand.scope)}")
-            for item in cand.limits:
-                st.caption(f"Does not promise: {md(item)}")
-            for flag in cand.flags:
-                st.caption(f"Note: {md(flag)}")
+            for head, text in cand.limits_shown():
+                st.caption(f"{head}: {md(text)}")

@@ -114,12 +114,7 @@ def cmd_coverage(args) -> int:
             lines.append(f'  {q.commitment_id}: "{q.text}"')
         for c in a.candidates:
             lines.append(f'  candidate {c.commitment_id} ({c.title}): "{c.clause}"')
-            if c.scope:
-                lines.append(f"    scope: {c.scope}")
-            for item in c.limits:
-                lines.append(f"    does not promise: {item}")
-            for flag in c.flags:
-                lines.append(f"    note: {flag}")
+            lines += [f"    {head.lower()}: {text}" for head, text in c.limits_shown()]
         lines.append(f"  {a.rationale}")
     _write("\n".join(lines), None)
     return 0

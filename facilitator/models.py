@@ -116,6 +116,12 @@ class Candidate(Strict):
     flags: list[str] = Field(default_factory=list, description="In force, but: pilot, review overdue.")
     owner_role: str | None = None
 
+    def limits_shown(self) -> list[tuple[str, str]]:
+        """What may exclude the fear, as (heading, text) lines, in the order every view shows them."""
+        out = [("Scope", self.scope)] if self.scope else []
+        out += [("Does not promise", item) for item in self.limits]
+        return out + [("Note", flag) for flag in self.flags]
+
 
 class Coverage(Strict):
     theme_id: str
