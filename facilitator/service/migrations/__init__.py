@@ -23,18 +23,26 @@ committing it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from facilitator.errors import ConfigError
 
-if TYPE_CHECKING:
-    from facilitator.service.db import Database
+
+
+class Migratable(Protocol):
+    """What ``upgrade`` needs of a ``facilitator.service.db.Database`` (no import back)."""
+
+    engine: Engine
+    schema: str | None
+
+    @property
+    def is_sqlite(self) -> bool: ...
 
 HERE = Path(__file__).resolve().parent
 BASELINE = "0001"
@@ -66,7 +74,7 @@ def current(connection: Connection, schema: str | None = None) -> str | None:
     return ctx.get_current_revision()
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Migratable, revision: str = "head") -> None:
     """Bring ``db`` to ``revision`` in one transaction, adopting a pre-migration database first."""
     with db.engine.begin() as conn:
         if not db.is_sqlite:
@@ -94,21 +102,3 @@ def _needs_stamp(conn: Connection, schema: str | None) -> bool:
             f"{VERSION_TABLE}; it was not made by this app: point RETRO_DATABASE_URL at another database"
         )
     return True
-
-
-def revision(message: str) -> Path:
-    """Autogenerate the next revision from the difference between ``db.metadata`` and head."""
-    import tempfile
-
-    from facilitator.service.db import Database
-
-    with tempfile.TemporaryDirectory() as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / 'scratch.sqlite3'}")
-        try:
-            upgrade(db)
-            with db.engine.begin() as conn:
-                # File name: <rev>_<slug>.py (Alembic's default template).
-                script = command.revision(config(conn), message, autogenerate=True, rev_id=f"{int(head()) + 1:04d}")
-        finally:
-            db.dispose()
-    return Path(script.path)
