@@ -175,6 +175,17 @@ def test_full_retro_in_the_browser(server):
             fac.get_by_role("button", name="Next: Review the themes").click()
             expect(fac.get_by_text("Review the analysis")).to_be_visible()
             _shot(fac, "06-review")
+            # The fear's candidates, each with the limits that may exclude it, and the facilitator's decision.
+            cands = fac.get_by_text("Candidate commitments").first
+            cands.scroll_into_view_if_needed()
+            cands.click()
+            expect(fac.get_by_text("Does not promise:").first).to_be_visible()
+            fac.get_by_text("Decide the coverage").first.click()
+            expect(fac.get_by_text("Clauses that answer it").first).to_be_visible()
+            fac.get_by_text("Does not promise:").first.scroll_into_view_if_needed()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            fac.wait_for_timeout(400)
+            fac.screenshot(path=str(SHOTS / "06b-review-coverage.png"))
             for p in people:
                 expect(p.get_by_text("reviewing the themes")).to_be_visible(timeout=10_000)
 
