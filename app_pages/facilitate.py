@@ -22,7 +22,7 @@ from facilitator.service.retros import PHASES
 
 svc, retro, key = facilitator_retro()
 
-st.title(retro.title)
+st.title(md(retro.title))
 st.caption(f"Team {md(retro.team)} · anonymity threshold k = {retro.k} · {retro.vote_budget} dots per participant")
 phase_bar(retro.phase)
 

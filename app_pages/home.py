@@ -30,7 +30,7 @@ if login_required():
 created = st.session_state.get("created")
 if created:
     retro = svc.get(created["retro_id"])
-    st.success(f"Retro created: {retro.title}")
+    st.success(f"Retro created: {md(retro.title)}")
     st.markdown("**1. Share this link with participants** (no account needed):")
     st.code(join_link(retro), language=None)
     st.markdown("**2. Keep this facilitator link to yourself**: it is the only way back in without login.")
@@ -96,5 +96,5 @@ if email:
     if mine:
         st.subheader("Your retros")
         for r in mine[:20]:
-            st.page_link("app_pages/facilitate.py", label=f"{r.title} · {r.team} · {r.phase}",
+            st.page_link("app_pages/facilitate.py", label=md(f"{r.title} · {r.team} · {r.phase}"),
                          query_params={"retro": r.id})

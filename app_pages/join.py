@@ -42,7 +42,7 @@ if "me" in st.query_params:  # links from older versions carried it: drop, never
     del st.query_params["me"]
 
 if retro.published:
-    st.title(retro.title)
+    st.title(md(retro.title))
     pub = svc.publication_of(retro.id)
     st.success("This retro is published.")
     if pub:
@@ -53,7 +53,7 @@ if retro.published:
 if not svc.is_participant(retro.id, token):
     svc.join(retro.id, token)
 
-st.title(retro.title)
+st.title(md(retro.title))
 st.caption(f"Team {md(retro.team)} · anonymous: your name is never stored with your cards")
 phase_bar(retro.phase)
 watch_and_rerun(svc, retro)

@@ -48,6 +48,22 @@ def stem(w: str) -> str:
     return w
 
 
+# --- text that cannot be stored ---------------------------------------------------
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(text: str) -> str | None:
+    """Why ``text`` cannot be stored (a NUL byte: PostgreSQL refuses it; a lone
+    surrogate: not valid UTF-8), or None. Refused with a message, never stripped
+    silently, so the writer sees what happened and nothing is lost."""
+    m = _UNSTORABLE.search(text or "")
+    if m is None:
+        return None
+    what = "a NUL character" if m.group(0) == "\x00" else "an invalid character (a lone surrogate)"
+    return f"the text contains {what}, which cannot be stored; remove it (it often comes from a bad copy and paste)"
+
+
 # --- copying a card ------------------------------------------------------------
 
 COPY_RUN_WORDS = 5

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.retro_helpers import app_page, make_service
+from tests.retro_helpers import app_page, demo_register_text, make_service
 
 
 def test_create_a_retro_and_get_both_links():
@@ -48,3 +48,16 @@ def test_custom_columns():
     at.text_input(key="title").input("S")
     at.button[0].click().run()
     assert make_service().list_retros()[0].columns == ("Keep", "Drop", "Fears")
+
+
+def test_a_title_is_text_not_markdown():
+    from tests.retro_helpers import make_service
+
+    svc = make_service()
+    reg = svc.add_register(demo_register_text(), "demo_register.md", name="Harbourline")
+    c = svc.create_retro(team="Ops", title="[click](http://evil.example) ![x](http://evil.example/i.png)",
+                         columns=["Went well"], register_id=reg)
+    at = app_page("join", code=c.join_code).run()
+    assert not at.exception
+    shown = at.title[0].value
+    assert "\\[click\\]" in shown and "\\!\\[x\\]" not in shown and "\\[x\\]" in shown  # escaped: no link, no image

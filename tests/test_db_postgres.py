@@ -40,3 +40,18 @@ def test_two_app_processes_see_one_retro(pg_database):
         assert len(first.revealed_cards(c.retro_id)) == 9
     finally:
         second_db.dispose()
+
+
+@pytest.mark.postgres
+def test_nul_in_a_card_or_a_link_is_a_message_not_a_driver_error_on_postgres(pg_service):
+    from facilitator.errors import InputError
+    from facilitator.service.retros import RetroNotFound, new_token
+
+    svc = pg_service
+    c, toks = seeded_retro(svc, people=1, to_phase="collect")
+    with pytest.raises(InputError, match="NUL character"):
+        svc.add_card(c.retro_id, toks[0], "Went well", "a\x00b", new_token())
+    with pytest.raises(RetroNotFound):
+        svc.by_join_code("\x00")
+    with pytest.raises(RetroNotFound):
+        svc.get("abc\x00")

@@ -537,3 +537,17 @@ def test_small_fear_themes_merge_by_kind_and_their_gaps_still_count():
     md = to_markdown(s)
     assert "2 trust gaps" in md and "every fear raised" not in md
     assert "Among the smaller worries merged or withheld for anonymity: 2 trust gap" in md
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", "lone \ud800 surrogate"])
+def test_unstorable_characters_are_refused_with_a_message_and_nothing_is_stored(bad):
+    svc = make_service()
+    c, toks = seeded_retro(svc, people=1, to_phase="collect")
+    before = len(svc.my_cards(c.retro_id, toks[0]))
+    with pytest.raises(InputError, match="cannot be stored"):
+        svc.add_card(c.retro_id, toks[0], "Went well", f"Deploys {bad}", new_token())
+    assert len(svc.my_cards(c.retro_id, toks[0])) == before
+    with pytest.raises(RetroNotFound):
+        svc.by_join_code("\x00")
+    with pytest.raises(RetroNotFound):
+        svc.get("\x00")

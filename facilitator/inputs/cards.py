@@ -10,8 +10,9 @@ from pydantic import ValidationError
 
 from facilitator.errors import InputError
 from facilitator.inputs.files import first_error, parse_json, read_text
-from facilitator.scrub import INVISIBLE
 from facilitator.models import Card, CardSet
+from facilitator.scrub import INVISIBLE
+from facilitator.text import unstorable
 
 MAX_CARD_CHARS = 500
 
@@ -36,6 +37,8 @@ def validate_cards(
             raise InputError("a card has a blank id; give every card a non-blank id or leave ids out of the CSV")
         if not text:
             raise InputError(f"card {card.id!r} is empty; remove it or give it text")
+        if why := unstorable(text):
+            raise InputError(f"card {card.id!r}: {why}")
         if len(text) > max_chars:
             raise InputError(
                 f"card {card.id!r} has {len(text)} characters, more than the limit of {max_chars}; "

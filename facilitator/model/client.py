@@ -35,9 +35,9 @@ import email.utils
 import os
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 

@@ -60,7 +60,6 @@ from facilitator.errors import ModelCallError, ModelOutputError
 from facilitator.inputs import register as register_module
 from facilitator.inputs.register import default_owner
 from facilitator.model.client import EmbeddingCallError, LLMClient, check_environment
-from facilitator.model.templates import Prompt, fence, load_prompt
 from facilitator.model.replies import (
     MAX_ERRORS_SHOWN,
     ActionsReply,
@@ -75,6 +74,7 @@ from facilitator.model.replies import (
     reason_copies_card,
     reclassification_problems,
 )
+from facilitator.model.templates import Prompt, fence, load_prompt
 from facilitator.models import (
     Action,
     Analysis,

@@ -19,6 +19,7 @@ import zipfile
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
+
 import numpy as np
 
 from facilitator.errors import ConfigError

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facilitator.offline import linear
 from facilitator.models import KINDS, Card, Kind
+from facilitator.offline import linear
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES: tuple[Path, ...] = (DATA / "kind_examples.jsonl", DATA / "kind_examples_boards.jsonl")

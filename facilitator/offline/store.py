@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from facilitator.models import Commitment, Register
 from facilitator.inputs.register import register_hash
+from facilitator.models import Commitment, Register
 from facilitator.seams import Embedder
 from facilitator.text import clauses as text_clauses
 

@@ -19,10 +19,10 @@ import re
 
 import numpy as np
 
+from facilitator.models import Card, Theme
 from facilitator.offline.kinds import KindClassifier
 from facilitator.offline.steering import ID_LIKE
 from facilitator.scrub import roster_names, without_names
-from facilitator.models import Card, Theme
 from facilitator.text import stem, tokens
 
 FEAR_LABELS = {

@@ -20,6 +20,7 @@ from facilitator.publishing.preview import PublishedSummary
 from facilitator.service import db as t
 from facilitator.service.db import Database
 from facilitator.settings import Settings, get_settings
+from facilitator.text import unstorable
 
 ITEM_STATUSES = ("open", "done", "dropped", "carried")
 STALE_RUN_S = 300.0
@@ -177,12 +178,16 @@ class ServiceBase:
         )
 
     def _get(self, conn: Connection, retro_id: str) -> Retro:
+        if unstorable(retro_id):  # from a URL: never handed to the driver
+            raise RetroNotFound("no retro at this link; check it with your facilitator")
         r = conn.execute(select(t.retros).where(t.retros.c.id == retro_id)).mappings().first()
         if r is None:
             raise RetroNotFound("no retro at this link; check it with your facilitator")
         return self._row_to_retro(r)
 
     def _lock(self, conn: Connection, retro_id: str) -> Retro:
+        if unstorable(retro_id):
+            raise RetroNotFound("no retro at this link; check it with your facilitator")
         r = conn.execute(select(t.retros).where(t.retros.c.id == retro_id).with_for_update()).mappings().first()
         if r is None:
             raise RetroNotFound("no retro at this link; check it with your facilitator")

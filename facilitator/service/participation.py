@@ -24,6 +24,7 @@ from facilitator.service.base import (
     _now,
     _team_norm,
 )
+from facilitator.text import unstorable
 
 
 class ParticipationMixin(ServiceBase):
@@ -42,6 +43,9 @@ class ParticipationMixin(ServiceBase):
         owner_email: str | None = None,
     ) -> Created:
         team, title = team.strip(), title.strip()
+        for what in (team, title, *columns, *roster):
+            if why := unstorable(what):
+                raise InputError(why[:1].upper() + why[1:] + ".")
         if not team:
             raise InputError("give the team a name; the next retro of the same team picks up its open actions")
         if not title:
@@ -92,7 +96,10 @@ class ParticipationMixin(ServiceBase):
 
     def by_join_code(self, code: str) -> Retro:
         with self.db.read() as conn:
-            rid = conn.execute(select(t.retros.c.id).where(t.retros.c.join_code == code.strip())).scalar()
+            # A code that cannot be stored cannot match (and must not reach the database driver).
+            rid = None if unstorable(code) else conn.execute(
+                select(t.retros.c.id).where(t.retros.c.join_code == code.strip())
+            ).scalar()
             if rid is None:
                 raise RetroNotFound("no retro has this join code; check the link with your facilitator")
             return self._get(conn, rid)
@@ -137,6 +144,8 @@ class ParticipationMixin(ServiceBase):
 
     def add_card(self, retro_id: str, token: str, column: str, text: str, idem_key: str) -> CardView:
         text = (text or "").strip()
+        if why := unstorable(text):
+            raise InputError(why[:1].upper() + why[1:] + ".")
         s = self.settings
         if not text:
             raise InputError("the card is empty; write something first")
@@ -204,6 +213,8 @@ class ParticipationMixin(ServiceBase):
 
     def edit_card(self, retro_id: str, token: str, card_id: str, text: str, column: str | None = None) -> None:
         text = (text or "").strip()
+        if why := unstorable(text):
+            raise InputError(why[:1].upper() + why[1:] + ".")
         if not text:
             raise InputError("a card can't be empty; delete it instead")
         if len(text) > self.settings.max_card_chars:

@@ -34,7 +34,6 @@ from sqlalchemy import Connection, Engine, inspect, text
 from facilitator.errors import ConfigError
 
 
-
 class Migratable(Protocol):
     """What ``upgrade`` needs of a ``facilitator.service.db.Database`` (no import back)."""
 
