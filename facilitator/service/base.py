@@ -36,7 +36,7 @@ class NotAllowed(FacilitatorError):
 
 
 class LimitReached(InputError):
-    """A DOMAIN.md limit (card length, cards per person or retro, rate)."""
+    """A limit the product holds itself to (card length, cards per person or retro, rate; see README, Configuration)."""
 
 
 # --- value objects -----------------------------------------------------------

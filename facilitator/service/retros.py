@@ -18,7 +18,7 @@ be linked across retros and the secret cannot be recovered from them.
   count and the rate-limit window (one overwritten counter, not a log).
 - ``cards.author_tag`` lets the writer edit or delete their own cards before
   reveal, enforces cards-per-participant, and lets the publish gate count how
-  many *different people* a theme comes from (DOMAIN: a theme is shown on its
+  many *different people* a theme comes from (the anonymity rule: a theme is shown on its
   own only if at least 3 people raised it). Keeping only a list of owned card
   ids in the browser could do the first, but not the last two. The tag is
   never returned by this module (``my_cards`` takes the secret and compares),
