@@ -551,3 +551,23 @@ def test_unstorable_characters_are_refused_with_a_message_and_nothing_is_stored(
         svc.by_join_code("\x00")
     with pytest.raises(RetroNotFound):
         svc.get("\x00")
+
+
+def test_the_facilitators_coverage_survives_a_rerun_with_keep_my_edits():
+    import datetime as _dt
+
+    from facilitator.inputs.register import parse_register
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="review")
+    register = parse_register(demo_register_text(), "demo_register.md")
+    clause = "No permanent employee with three or more years' continuous service will be made redundant as a result of a process improvement, automation or AI tool introduced by Harbourline, including one they proposed or built themselves."
+    svc.edit_analysis(c.retro_id, review.set_coverage, "t3", status="partial", commitment_ids=["JS-1"],
+                      quotes=[("JS-1", clause)], rationale="Only for 3+ years' service.", register=register,
+                      today=_dt.date(2026, 11, 28))
+    svc.run_analysis(c.retro_id, svc.start_analysis(c.retro_id, keep_edits=True), ColumnEngine())
+    cov = next(x for x in svc.analysis(c.retro_id).current.coverage if x.theme_id == "t3")
+    assert cov.set_by == "facilitator" and cov.status == "partial" and cov.quotes[0].text == clause
+    svc.run_analysis(c.retro_id, svc.start_analysis(c.retro_id, keep_edits=False), ColumnEngine())
+    cov = next(x for x in svc.analysis(c.retro_id).current.coverage if x.theme_id == "t3")
+    assert cov.set_by == "engine"  # without "keep my edits" the new analysis replaces them

@@ -142,10 +142,11 @@ def theme_label(kind: str, members: list[Card], vectors: np.ndarray, roster_lowe
     order = central_order(vectors)
     phrases = [p for i in order if len((p := phrase(members[i].text, roster_lower)).split()) >= 2]
     label = phrases[0] if phrases else FALLBACK_LABEL[kind]
-    n = len(members)
-    noun = "card" if n == 1 else "cards"
-    what = {"flaw": "about a problem", "positive": "about what went well", "other": "of other notes"}[kind]
-    summary = f"{n} {noun} {what}"
+    # No card count in the text: the facilitator moves cards, and a count written
+    # here would go stale (every view counts the theme's cards itself).
+    summary = {"flaw": "Cards about a problem", "positive": "Cards about what went well", "other": "Other notes"}[kind]
+    if len(members) == 1:
+        summary = {"flaw": "A card about a problem", "positive": "A card about what went well", "other": "A note"}[kind]
     others = [p for p in phrases[1:] if p.lower() != label.lower()]
     if others:
         summary += f", such as: {others[0][:1].lower() + others[0][1:]}"
