@@ -4,9 +4,13 @@ Only navigation lives here; each page is a script in ``app_pages/`` and all
 logic is in the ``facilitator`` package.
 """
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="Retro facilitator", page_icon=":material/diversity_3:", layout="wide")
+# A local icon file: a Material icon name here would make every page load fetch it from a font CDN.
+st.set_page_config(page_title="Retro facilitator", page_icon=str(Path(__file__).parent / "app_ui" / "icon.png"),
+                   layout="wide")
 
 pages = [
     st.Page("app_pages/home.py", title="Start a retro", icon=":material/add_circle:", default=True),

@@ -17,6 +17,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -108,8 +109,15 @@ def test_full_retro_in_the_browser(server):
     expect.set_options(timeout=30_000)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        outside: list[str] = []  # an offline tool: no page may fetch anything from another host
+
+        def watch(ctx):
+            ctx.on("request", lambda r: None if urlsplit(r.url).hostname in ("127.0.0.1", "localhost", None)
+                   or r.url.startswith(("data:", "blob:", "about:")) else outside.append(r.url))
+            return ctx
+
         try:
-            fac_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+            fac_ctx = watch(browser.new_context(viewport={"width": 1280, "height": 900}))
             fac = fac_ctx.new_page()
             # 1. Create the retro.
             fac.goto(server + "/")
@@ -135,7 +143,7 @@ def test_full_retro_in_the_browser(server):
             # 2. Three participants join (separate contexts) and write blind.
             people = []
             for n, cards in enumerate(CARDS):
-                ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+                ctx = watch(browser.new_context(viewport={"width": 1100, "height": 900}))
                 p = ctx.new_page()
                 p.goto(join)
                 expect(p.get_by_text("Write your cards")).to_be_visible()
@@ -228,5 +236,6 @@ def test_full_retro_in_the_browser(server):
             with p.expect_download() as dl:
                 p.get_by_role("button", name="Download JSON").click()
             assert '"analysis"' in Path(dl.value.path()).read_text()
+            assert outside == [], f"pages fetched from outside the server: {sorted(set(outside))[:5]}"
         finally:
             browser.close()
