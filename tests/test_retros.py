@@ -571,3 +571,19 @@ def test_the_facilitators_coverage_survives_a_rerun_with_keep_my_edits():
     svc.run_analysis(c.retro_id, svc.start_analysis(c.retro_id, keep_edits=False), ColumnEngine())
     cov = next(x for x in svc.analysis(c.retro_id).current.coverage if x.theme_id == "t3")
     assert cov.set_by == "engine"  # without "keep my edits" the new analysis replaces them
+
+
+def test_a_database_error_never_carries_card_text():
+    from sqlalchemy import insert
+    from sqlalchemy.exc import DBAPIError
+
+    from facilitator.service import db as t
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=1, to_phase="collect")
+    secret = "my very private card text"
+    with pytest.raises(DBAPIError) as err:
+        with svc.db.write() as conn:  # a duplicate primary key, with card text among the values
+            row = conn.execute(t.cards.select().where(t.cards.c.retro_id == c.retro_id)).mappings().first()
+            conn.execute(insert(t.cards).values({**row, "text": secret}))
+    assert secret not in str(err.value)

@@ -172,13 +172,17 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # hide_parameters: a database error's message (and so any log line or page
+        # showing it) never carries the statement's values: card text, author tags.
         if self.is_sqlite:
             engine = create_engine(
-                url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+                url, echo=echo, hide_parameters=True, connect_args={"check_same_thread": False, "timeout": 30}
             )
             _sqlite_events(engine)
         else:
-            engine = create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=40)
+            engine = create_engine(
+                url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=40
+            )
         if schema:
             if not _SCHEMA_NAME.match(schema):
                 raise ValueError(f"schema name {schema!r} must match {_SCHEMA_NAME.pattern}")
