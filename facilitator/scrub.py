@@ -17,34 +17,77 @@ HANDLE = re.compile(r"(?<![\w@])@[A-Za-z0-9_][A-Za-z0-9_.-]{1,38}")
 PHONE = re.compile(r"(?<!\w)(?:\+?\d[\d\s().-]{7,}\d)(?!\w)")
 URL = re.compile(r"\b(?:https?|ftp|file|data|javascript):[^\s)\]>\"']*|\bwww\.[^\s)\]>\"']+", re.I)
 # Zero-width and bidirectional-override characters hide or reorder text.
-INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+# Zero-width, bidirectional-override and soft-hyphen characters hide or reorder text
+# (and split a name so that it no longer matches).
+INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 # A phone-like run that is really a date ("2026-06-01", "01.06.2026") stays a date.
 DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./]\d{1,2}[./]\d{1,2}")
 
 MIN_NAME_PART = 2  # "Ana Silva" also hides "Ana" and "Silva" on their own
+NEAR_MISS_MIN = 5  # a name part this long also hides spellings one edit or swap away ("Mueller", "Dubios")
+_CJK = "\u3000-\u9fff\uac00-\ud7af\uff00-\uffef"
+# A word of an alphabetic script, apostrophes inside it included (O'Brien, O’Brien);
+# CJK characters end a word, since those scripts do not separate words by spaces.
+_WORD = re.compile(rf"[^\W_{_CJK}]+(?:['\u2019\u2018\u02bc\uff07][^\W_{_CJK}]+)*")
+_JOIN = re.compile(r"\[name\](?:[\s\-]+\[name\])+")
+
+
+def fold(word: str) -> str:
+    """A name as compared: accents and look-alike letters folded to ASCII (Zoë ->
+    zoe, Cyrillic А -> a), case folded, possessive and apostrophes dropped."""
+    from anyascii import anyascii
+
+    w = anyascii(unicodedata.normalize("NFKC", word)).lower()
+    w = re.sub(r"'s$", "", w)
+    return w.replace("'", "")
 
 
 def roster_names(roster: Iterable[str]) -> list[str]:
-    """Every form of every roster name to hide: the full name (NFKC, like the
-    text it is matched against) and each of its parts of 2+ characters."""
+    """Every form of every roster name to hide: the full name (NFKC) and each of
+    its parts of 2+ characters (split at spaces and hyphens)."""
     out: set[str] = set()
     for entry in roster:
-        name = " ".join(unicodedata.normalize("NFKC", entry or "").split())
+        name = " ".join(INVISIBLE.sub("", unicodedata.normalize("NFKC", entry or "")).split())
         if not name:
             continue
         out.add(name)
-        out.update(part for part in name.split() if len(part) >= MIN_NAME_PART)
+        out.update(part for part in re.split(r"[\s\-]+", name) if len(part) >= MIN_NAME_PART)
     return sorted(out, key=lambda n: (-len(n), n))
 
 
-def roster_pattern(roster: Iterable[str]) -> re.Pattern[str] | None:
-    names = roster_names(roster)
-    if not names:
-        return None
-    # Word boundaries, except that a CJK character next to a Latin name is a
-    # boundary too ("supermomongaさん"): those scripts do not separate words by spaces.
-    edge = r"(?:(?![\u3000-\u9fff\uac00-\ud7af\uff00-\uffef])\w)"
-    return re.compile(rf"(?<!{edge})(?:" + "|".join(re.escape(n) for n in names) + rf")(?:'s)?(?!{edge})", re.I)
+def _name_parts(roster: Iterable[str]) -> tuple[set[str], list[str]]:
+    """Folded single-word parts, and names written in CJK (matched as substrings)."""
+    parts, cjk = set(), []
+    for n in roster_names(roster):
+        if re.search(f"[{_CJK}]", n):
+            cjk.append(n)
+        elif " " not in n:
+            folded = fold(n)
+            if len(folded) >= MIN_NAME_PART:
+                parts.add(folded)
+    return parts, cjk
+
+
+def _is_name(word: str, parts: set[str]) -> bool:
+    from rapidfuzz.distance import OSA
+
+    w = fold(word)
+    if w in parts:
+        return True
+    return len(w) >= NEAR_MISS_MIN and any(
+        len(p) >= NEAR_MISS_MIN and p[0] == w[0] and OSA.distance(w, p, score_cutoff=1) <= 1 for p in parts
+    )
+
+
+def replace_names(text: str, roster: Iterable[str]) -> str:
+    """Replace every spelling of a roster name with ``[name]``: accents, look-alike
+    letters, apostrophe variants, possessives and near misses included."""
+    parts, cjk = _name_parts(roster)
+    for name in cjk:
+        text = text.replace(name, "[name]")
+    if parts:
+        text = _WORD.sub(lambda m: "[name]" if _is_name(m.group(0), parts) else m.group(0), text)
+    return _JOIN.sub("[name]", text)  # "Ana Silva" is one name, not two
 
 
 def _phone(m: re.Match[str]) -> str:
@@ -65,10 +108,9 @@ def scrub_report(text: str, roster: Iterable[str] = ()) -> tuple[str, int]:
     before = text
     text = PHONE.sub(_phone, text)
     n += text.count("[phone]") - before.count("[phone]")
-    pat = roster_pattern(roster)
-    if pat is not None:
-        text, k = pat.subn("[name]", text)
-        n += k
+    had = text.count("[name]")
+    text = replace_names(text, roster)
+    n += max(0, text.count("[name]") - had)
     return text, n
 
 
