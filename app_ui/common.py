@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
 
+from facilitator.errors import FacilitatorError
 from facilitator.scrub import safe_markdown_text
 from facilitator.service.phases import PHASE_LABELS, PHASES
 from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
@@ -29,7 +30,12 @@ def _database(key: str):
 
 def service() -> RetroService:
     s = settings()
-    return RetroService(_database(database_key(s)), s)
+    try:
+        db = _database(database_key(s))
+    except FacilitatorError as e:  # e.g. an empty database file: one line, no traceback
+        st.error(str(e)[:1].upper() + str(e)[1:])
+        st.stop()
+    return RetroService(db, s)
 
 
 @st.cache_resource(show_spinner=False)

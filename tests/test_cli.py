@@ -120,3 +120,25 @@ def test_bad_setting_is_a_one_line_error(capsys, monkeypatch):
     assert code == 0  # commitments check needs no settings
     code, _, err = run(capsys, "analyze", str(DATA / "demo_retro.json"), "--commitments", REG)
     assert code == 2 and err.startswith("error: RETRO_TOP_K") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nests too deeply"),
+        ('{"cards": [{"id": "1", "text": "a", "column": ' + "9" * 10_000 + "}]}", "unreadable JSON"),
+        ('{"cards": [{"id": "1", "text": "\\ud800 lone"}]}', "lone surrogate"),
+        ('{"cards": [{"id": "1", "text": "a\\u0000b"}]}', "NUL character"),
+    ],
+)
+def test_hostile_files_get_one_line_and_exit_2(capsys, tmp_path, content, message):
+    f = tmp_path / "cards.json"
+    f.write_text(content)
+    code, out, err = run(capsys, "analyze", str(f), "--commitments", REG)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "/dev/null"])
+def test_special_files_get_one_line_and_exit_2(capsys, special):
+    code, _, err = run(capsys, "analyze", special, "--commitments", REG)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "Traceback" not in err

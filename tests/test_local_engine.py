@@ -185,3 +185,15 @@ def test_another_embedder_gets_its_own_index(tmp_path):
     other = CommitmentStore(Renamed(), tmp_path / "chroma")
     other.sync(REGISTER)
     assert other.last_sync_indexed
+
+
+def test_a_corrupt_register_index_is_rebuilt(tmp_path):
+    from facilitator.offline.embeddings import local_embedder
+
+    store = CommitmentStore(local_embedder(), tmp_path / "chroma")
+    store.sync(REGISTER)
+    for f in (tmp_path / "chroma").rglob("*.sqlite3"):
+        f.write_bytes(b"this is not a database" * 100)
+    again = CommitmentStore(local_embedder(), tmp_path / "chroma")
+    hits = again.search(REGISTER, ["I'm afraid I'll be laid off"], k=2)
+    assert hits[0] and again.rebuilt_from is not None and again.rebuilt_from.exists()

@@ -587,3 +587,17 @@ def test_a_database_error_never_carries_card_text():
             row = conn.execute(t.cards.select().where(t.cards.c.retro_id == c.retro_id)).mappings().first()
             conn.execute(insert(t.cards).values({**row, "text": secret}))
     assert secret not in str(err.value)
+
+
+def test_an_empty_database_file_is_refused_not_recreated(tmp_path):
+    import os
+
+    from facilitator.errors import ConfigError
+    from facilitator.service.db import Database
+
+    f = tmp_path / "retro.sqlite3"
+    f.write_bytes(b"")
+    os.utime(f, (1_000_000_000, 1_000_000_000))  # an old empty file, not one being created right now
+    with pytest.raises(ConfigError, match="is empty"):
+        Database(f"sqlite:///{f}")
+    assert f.stat().st_size == 0  # nothing was written over it

@@ -12,13 +12,26 @@ from pydantic import ValidationError
 from facilitator.errors import InputError
 
 
+MAX_FILE_BYTES = 10 * 1024 * 1024
+"""No input the product reads (cards, a register, a roster, statements) is anywhere near this."""
+
+
 def read_text(p: Path, what: str) -> str:
     if not p.exists():
         raise InputError(f"{what} not found: {p}; check the path")
     if p.is_dir():
         raise InputError(f"{what} {p} is a directory; give a file")
+    if not p.is_file():  # a device, a pipe or a socket (/dev/zero would be read forever)
+        raise InputError(f"{what} {p} is not a regular file; save the content to a file and give that")
     try:
-        return p.read_text(encoding="utf-8-sig")
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise InputError(f"{what} {p} cannot be read ({e.strerror}); check its permissions") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise InputError(f"{what} {p} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB; it cannot be a {what}")
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError(f"{what} {p} is not UTF-8 text; save it as UTF-8") from None
 
@@ -30,6 +43,10 @@ def parse_json(raw: str, source: str, expected: str) -> Any:
         raise InputError(
             f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); expected {expected}"
         ) from None
+    except RecursionError:
+        raise InputError(f"{source}: the JSON nests too deeply to read; expected {expected}") from None
+    except ValueError as e:  # e.g. a number of thousands of digits
+        raise InputError(f"{source}: unreadable JSON ({str(e).split(';')[0]}); expected {expected}") from None
 
 
 def first_error(e: ValidationError) -> str:

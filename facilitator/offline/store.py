@@ -10,7 +10,9 @@ hash and the embedder: the index is rebuilt only when either changes.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,8 @@ from facilitator.inputs.register import register_hash
 from facilitator.models import Commitment, Register
 from facilitator.seams import Embedder
 from facilitator.text import clauses as text_clauses
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -85,14 +89,40 @@ class CommitmentStore:
 
         self._embedder = embedder
         self._ef = _chroma_embedding_function(embedder)
-        chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-        if path is None:
-            self._client = chromadb.EphemeralClient(settings=chroma_settings)
-        else:
-            path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+        self._path = path
+        self._chroma = chromadb
+        self._chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
         self._lock = threading.Lock()
         self.last_sync_indexed = False
+        self.rebuilt_from: Path | None = None  # where a corrupt index was moved, if it was
+        try:
+            self._client = self._open()
+            self._client.list_collections()  # a corrupt file fails here, not mid-analysis
+        except Exception as e:  # noqa: BLE001 - any failure to open: the index is derived data
+            self._rebuild(e)
+
+    def _open(self):
+        if self._path is None:
+            return self._chroma.EphemeralClient(settings=self._chroma_settings)
+        self._path.mkdir(parents=True, exist_ok=True)
+        return self._chroma.PersistentClient(path=str(self._path), settings=self._chroma_settings)
+
+    def _rebuild(self, error: BaseException) -> None:
+        """The index holds nothing but the register's clauses, so a missing or
+        corrupt one is moved aside and rebuilt from the register at the next sync."""
+        if self._path is None:
+            raise error
+        aside = self._path.with_name(f"{self._path.name}.corrupt-{int(time.time())}")
+        log.warning("the commitments index at %s could not be read (%s); rebuilding it", self._path,
+                    type(error).__name__)
+        if self._path.exists():
+            self._path.rename(aside)
+            self.rebuilt_from = aside
+        # Chroma keeps one client per path for the process; it would go on using the moved files.
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
+        self._client = self._open()
 
     def _collection_name(self, register: Register) -> str:
         # The embedder is part of the name: vectors from another model (or of
@@ -102,6 +132,15 @@ class CommitmentStore:
 
     def sync(self, register: Register):
         """Make sure the register is indexed; index it only if its content is new."""
+        try:
+            return self._sync(register)
+        except Exception as e:  # noqa: BLE001 - a broken index is rebuilt once, then errors surface
+            if self._path is None or self.rebuilt_from is not None:
+                raise
+            self._rebuild(e)
+            return self._sync(register)
+
+    def _sync(self, register: Register):
         name = self._collection_name(register)
         with self._lock:
             existing = {c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()}

@@ -42,6 +42,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from facilitator.errors import ConfigError
 from facilitator.settings import Settings
 
 metadata = MetaData()
@@ -172,6 +173,8 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            _refuse_empty_file(url)
         # hide_parameters: a database error's message (and so any log line or page
         # showing it) never carries the statement's values: card text, author tags.
         if self.is_sqlite:
@@ -237,6 +240,27 @@ def database_url(settings: Settings) -> str:
     path = Path(settings.sqlite_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path}"
+
+
+EMPTY_FILE_GRACE_S = 10.0
+"""A just-created file is empty for a moment while another process writes the schema."""
+
+
+def _refuse_empty_file(url: str) -> None:
+    """An existing zero-length database file is refused, not silently recreated
+    empty: it is what a lost disk, a bad copy or a truncation leaves, and
+    starting afresh on it would hide that every retro is gone."""
+    import time
+
+    raw = url.split("///", 1)[1] if "///" in url else ""
+    if not raw or raw == ":memory:":
+        return
+    path = Path(raw)
+    if path.is_file() and path.stat().st_size == 0 and time.time() - path.stat().st_mtime > EMPTY_FILE_GRACE_S:
+        raise ConfigError(
+            f"the database file {path} is empty (0 bytes): restore it from a backup, or delete it to start "
+            "with no retros (RETRO_DATA_DIR chooses where it lives)"
+        )
 
 
 def _sqlite_events(engine: Engine) -> None:
