@@ -26,6 +26,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; unset means SQLite in data_dir. "
         "e.g. postgresql+psycopg://user@host/db",
     )
+    db_pool_size: int = Field(
+        default=5, ge=1, le=100,
+        description="PostgreSQL connections each app process keeps open. Budget: processes x (pool size + "
+        "max overflow) must stay under the server's max_connections (100 by default).",
+    )
+    db_max_overflow: int = Field(
+        default=5, ge=0, le=100, description="Extra PostgreSQL connections a process may open in a burst."
+    )
     engine: str = Field(default="local", description="Analysis engine: local or llm.")
     model: str | None = Field(default=None, description="litellm model string for the llm engine.")
     fallback_model: str | None = Field(default=None, description="Second litellm model tried once.")

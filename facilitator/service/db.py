@@ -170,7 +170,9 @@ class Database:
     service locks the retro row (``SELECT ... FOR UPDATE``) instead.
     """
 
-    def __init__(self, url: str, *, schema: str | None = None, echo: bool = False):
+    def __init__(
+        self, url: str, *, schema: str | None = None, echo: bool = False, pool_size: int = 5, max_overflow: int = 5
+    ):
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
@@ -184,7 +186,8 @@ class Database:
             _sqlite_events(engine)
         else:
             engine = create_engine(
-                url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=10, max_overflow=40
+                url, echo=echo, hide_parameters=True, pool_pre_ping=True, pool_size=pool_size,
+                max_overflow=max_overflow,
             )
         if schema:
             if not _SCHEMA_NAME.match(schema):
@@ -197,7 +200,7 @@ class Database:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
-        db = cls(database_url(settings))
+        db = cls(database_url(settings), pool_size=settings.db_pool_size, max_overflow=settings.db_max_overflow)
         db.create_all()
         return db
 
