@@ -33,7 +33,9 @@ class ColumnEngine:
         for c in cards.cards:
             by_col.setdefault(c.column or "Other", []).append(c.id)
         themes, coverage, actions = [], [], []
-        for i, (col, ids) in enumerate(by_col.items(), start=1):
+        # Themes in the board's column order (cards arrive in random-id order, never writing order).
+        order = {"Went well": 0, "To improve": 1, "Worries": 2}
+        for i, (col, ids) in enumerate(sorted(by_col.items(), key=lambda kv: (order.get(kv[0], 9), kv[0])), start=1):
             kind = "fear" if col.lower() in ("worries", "sad") else "positive" if "well" in col.lower() else "flaw"
             themes.append(Theme(id=f"t{i}", label=f"About {col}", kind=kind, card_ids=ids, summary=f"{len(ids)} cards"))
             if kind == "fear":

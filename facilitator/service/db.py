@@ -233,6 +233,26 @@ class Database:
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{self.schema}" CASCADE'))
         self.engine.dispose()
 
+    def compact(self) -> None:
+        """Overwrite what deleted rows leave behind: on SQLite, checkpoint and truncate
+        the write-ahead log and VACUUM the file; on PostgreSQL, VACUUM the cards,
+        votes and participants tables (dead row versions stay in the heap until then)."""
+        if self.is_sqlite:
+            # On the driver's connection, outside any transaction (ours always BEGIN IMMEDIATE).
+            raw = self.engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                for statement in ("PRAGMA wal_checkpoint(TRUNCATE)", "VACUUM", "PRAGMA wal_checkpoint(TRUNCATE)"):
+                    cur.execute(statement)
+                cur.close()
+            finally:
+                raw.close()
+            return
+        prefix = f'"{self.schema}".' if self.schema else ""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            for table in ("cards", "votes", "participants"):
+                conn.exec_driver_sql(f"VACUUM {prefix}{table}")
+
     def dispose(self) -> None:
         self.engine.dispose()
 

@@ -265,10 +265,12 @@ class ParticipationMixin(ServiceBase):
             return sorted(self._cards(conn, retro_id), key=lambda c: c.id)
 
     def _cards(self, conn: Connection, retro_id: str) -> list[CardView]:
+        # By random id, never by writing order: this is what the analysis and every
+        # view after reveal see, and a run of cards is often one person's.
         rows = conn.execute(
             select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text)
             .where(t.cards.c.retro_id == retro_id)
-            .order_by(t.cards.c.seq)
+            .order_by(t.cards.c.id)
         ).all()
         return [CardView(*r) for r in rows]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
@@ -13,6 +14,8 @@ from facilitator.publishing.exports import to_markdown
 from facilitator.publishing.preview import Preview, PublishedSummary, build_preview
 from facilitator.service import db as t
 from facilitator.service.base import ActionItem, NotAllowed, Publication, Retro, RetroNotFound, ServiceBase, _team_norm
+
+log = logging.getLogger(__name__)
 
 
 class PublicationMixin(ServiceBase):
@@ -94,11 +97,20 @@ class PublicationMixin(ServiceBase):
                 )
             # Erase what linked cards and votes to sessions, and the per-person
             # participant rows (tag, rate-limit timestamp): only needed until now.
-            conn.execute(update(t.cards).where(t.cards.c.retro_id == retro_id).values(author_tag=None))
+            _forget_writing_order(conn, retro_id)
             conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id))
             conn.execute(delete(t.participants).where(t.participants.c.retro_id == retro_id))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase="published", rev=retro.rev + 1))
-            return Publication(pub_id, retro_id, preview.summary, md)
+            publication = Publication(pub_id, retro_id, preview.summary, md)
+        # Outside the transaction: freed pages and the write-ahead log still hold the
+        # old rows (author tags, writing order) until they are overwritten. The
+        # publication stands either way; a busy database is compacted at the next publish.
+        try:
+            self.db.compact()
+        except Exception as e:  # noqa: BLE001 - never fail a committed publish
+            log.warning("could not compact the database after publishing (%s); it is retried next time",
+                        type(e).__name__)
+        return publication
 
     def publication(self, pub_id: str) -> Publication:
         with self.db.read() as conn:
@@ -155,3 +167,15 @@ class PublicationMixin(ServiceBase):
                 raise InputError("that action does not belong to this team; reload the page")
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
 
+
+
+def _forget_writing_order(conn: Connection, retro_id: str) -> None:
+    """After publish nothing may order or link cards by writer: the author tags go,
+    and the cards are written back in a random order with a random ``seq`` and new
+    idempotency keys, so neither a column nor the storage order (SQLite's rowid,
+    PostgreSQL's heap) keeps the order in which they were written."""
+    rows = [dict(r) for r in conn.execute(select(t.cards).where(t.cards.c.retro_id == retro_id)).mappings().all()]
+    secrets.SystemRandom().shuffle(rows)
+    conn.execute(delete(t.cards).where(t.cards.c.retro_id == retro_id))
+    for n, r in enumerate(rows, start=1):
+        conn.execute(insert(t.cards).values({**r, "seq": n, "author_tag": None, "idem_key": secrets.token_hex(16)}))
