@@ -8,6 +8,8 @@ from pathlib import Path
 
 import streamlit as st
 
+from app_ui.common import has_role
+
 # A local icon file: a Material icon name here would make every page load fetch it from a font CDN.
 st.set_page_config(page_title="Retro facilitator", page_icon=str(Path(__file__).parent / "app_ui" / "icon.png"),
                    layout="wide")
@@ -21,7 +23,10 @@ pages = [
             visibility="hidden"),
     st.Page("app_pages/summary.py", title="Summary", icon=":material/description:", url_path="summary",
             visibility="hidden"),
-    st.Page("app_pages/commitments.py", title="Commitments", icon=":material/handshake:", url_path="commitments"),
-    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings"),
+    # Owner and admin pages are in the navigation only for those roles (the home page links to them).
+    st.Page("app_pages/commitments.py", title="Commitments", icon=":material/handshake:", url_path="commitments",
+            visibility="visible" if has_role("owner") or has_role("admin") else "hidden"),
+    st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings",
+            visibility="visible" if has_role("admin") else "hidden"),
 ]
 st.navigation(pages).run()

@@ -5,7 +5,17 @@ import datetime as dt
 
 import streamlit as st
 
-from app_ui.common import STATUS_WORDS, candidates_panel, login_required, md, runner, service
+from app_ui.common import (
+    STATUS_WORDS,
+    approver,
+    candidates_panel,
+    login_required,
+    md,
+    role_gate,
+    runner,
+    service,
+    show_new_key,
+)
 from facilitator.errors import FacilitatorError
 from facilitator.inputs.register import health
 
@@ -18,11 +28,12 @@ if login_required():
 versions = svc.registers()
 tab_ask, tab_versions, tab_edit = st.tabs(["Ask the register", "Versions and health", "Upload or edit"])
 
-with tab_edit:
+def _edit() -> None:
+    """Upload or edit the register: a new version, recorded with who approved it."""
     up = st.file_uploader("Upload a register (.md or .json)", type=["md", "markdown", "json"], key="upload")
     if up is not None and st.button("Save upload as a new version", key="save_upload"):
         try:
-            rid = svc.add_register(up.getvalue().decode("utf-8-sig"), up.name)
+            rid = svc.add_register(up.getvalue().decode("utf-8-sig"), up.name, approved_by=approver())
         except UnicodeDecodeError:
             st.error(f"{up.name} is not UTF-8 text; save it as UTF-8")
         except FacilitatorError as e:
@@ -37,12 +48,21 @@ with tab_edit:
     raw = st.text_area("Register", value=base, height=320, key="reg_text")
     if st.button("Save as a new version", key="save_text", type="primary"):
         try:
-            rid = svc.add_register(raw, f"register.{fmt}", name=name)
+            rid = svc.add_register(raw, f"register.{fmt}", name=name, approved_by=approver())
         except FacilitatorError as e:
             st.error(str(e))
         else:
             st.success(f"Saved as version {svc.register_info(rid).version}.")
             st.rerun()
+
+
+with tab_edit:
+    show_new_key("owner")
+    # Only a commitment owner changes the register: it is what every team's fears are checked against.
+    if role_gate(svc, "owner", key="owner_gate"):
+        _edit()
+    else:
+        st.caption("Anyone may read the register and ask it questions; changing it needs the owner key.")
 
 if not versions:
     with tab_ask:
@@ -62,6 +82,7 @@ with tab_versions:
             "id": c.id, "title": c.title, "owner": c.owner_role or "", "status": c.status,
             "review": c.review_date.isoformat() if c.review_date else "",
             "health": "; ".join(h.problems + h.flags) or "ok",
+            "approved by": info.approved_by or "",
             "in force": h.usable,
         })
     out = [r for r in rows if not r["in force"]]

@@ -51,7 +51,8 @@ if not registers:
         from facilitator.demo import DEMO_REGISTER
 
         raw = DEMO_REGISTER.read_text(encoding="utf-8")
-        svc.add_register(raw, "demo_register.md", name="Harbourline commitments")
+        # Only on a fresh install with no register: a first run needs something to check fears against.
+        svc.add_register(raw, "demo_register.md", name="Harbourline commitments", approved_by="sample (first run)")
         st.rerun()
     c2.page_link("app_pages/commitments.py", label="Upload your own register", icon=":material/upload:")
     st.stop()
@@ -98,3 +99,8 @@ if email:
         for r in mine[:20]:
             st.page_link("app_pages/facilitate.py", label=md(f"{r.title} · {r.team} · {r.phase}"),
                          query_params={"retro": r.id})
+
+st.divider()
+c1, c2 = st.columns(2)
+c1.page_link("app_pages/commitments.py", label="Commitment owners: the register", icon=":material/handshake:")
+c2.page_link("app_pages/settings.py", label="Admins: settings", icon=":material/settings:")

@@ -4,16 +4,21 @@ import re
 
 import streamlit as st
 
-from app_ui.common import auth_configured, settings
+from app_ui.common import auth_configured, has_role, role_gate, service, settings, show_new_key
 
 s = settings()
 st.title("Settings")
+show_new_key("admin")
+# Admins only: settings name the database and the model provider.
+if not has_role("admin") and not role_gate(service(), "admin", key="admin_gate"):
+    st.stop()
 st.caption("Read from RETRO_* environment variables at start-up; documented in the README's configuration table.")
 rows = []
 for name, field in type(s).model_fields.items():
     value = getattr(s, name)
     if name == "database_url" and value:
         value = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", value)  # never show a password
+        value = re.sub(r"(password=)[^&\s]+", r"\1***", value)
     rows.append({"setting": f"RETRO_{name.upper()}", "value": "" if value is None else str(value),
                  "meaning": field.description or ""})
 st.dataframe(rows, hide_index=True)

@@ -224,3 +224,61 @@ def candidates_panel(candidates, status: str, *, expanded: bool = False) -> None
             st.caption(f"“{md(cand.clause)}”")
             for head, text in cand.limits_shown():
                 st.caption(f"{head}: {md(text)}")
+
+
+# --- roles: commitment owners and admins -----------------------------------------
+
+ROLE_WORDS = {"owner": "commitment owner", "admin": "admin"}
+
+
+def has_role(role: str) -> bool:
+    """Whether this browser session holds ``role``: by key (login off) or by login e-mail."""
+    if role in st.session_state.get("roles", set()):
+        return True
+    if settings().facilitator_login:
+        emails = {e.strip().lower() for e in getattr(settings(), f"{role}_emails").split(",") if e.strip()}
+        email = (logged_in_email() or "").lower()
+        return bool(email) and email in emails
+    return False
+
+
+def role_gate(svc: RetroService, role: str, *, key: str) -> bool:
+    """True when the session holds ``role``; else show how to get it (create the key once, or enter it)."""
+    if has_role(role):
+        return True
+    word = ROLE_WORDS[role]
+    if settings().facilitator_login:
+        st.info(f"Only a {word} may do this. Sign in with an e-mail listed in RETRO_{role.upper()}_EMAILS.")
+        return False
+    if not svc.has_role_key(role):
+        st.info(f"Only a {word} may do this, and this installation has no {word} key yet.")
+        if st.button(f"Create the {word} key", key=f"{key}:create"):
+            try:
+                st.session_state[f"new_key:{role}"] = svc.create_role_key(role)
+            except FacilitatorError as e:
+                st.warning(str(e))
+            else:
+                st.session_state.setdefault("roles", set()).add(role)
+                st.rerun()
+        return False
+    with st.form(f"{key}:form"):
+        entered = st.text_input(f"The {word} key", type="password", key=f"{key}:input")
+        if st.form_submit_button("Unlock"):
+            if svc.check_role_key(role, entered):
+                st.session_state.setdefault("roles", set()).add(role)
+                st.rerun()
+            st.warning(f"That is not the {word} key.")
+    return False
+
+
+def show_new_key(role: str) -> None:
+    """The key just created, shown once: it is stored only as a hash."""
+    new = st.session_state.pop(f"new_key:{role}", None)
+    if new:
+        st.success(f"The {ROLE_WORDS[role]} key. Keep it somewhere safe: it is shown only now.")
+        st.code(new, language=None)
+
+
+def approver() -> str:
+    """Who approves a register change, as recorded with the version."""
+    return logged_in_email() or "owner (key)"

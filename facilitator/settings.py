@@ -66,6 +66,13 @@ class Settings(BaseSettings):
         description="Base URL put in shared links, e.g. https://retro.example.org; "
         "unset uses the address the browser used.",
     )
+    owner_emails: str = Field(
+        default="",
+        description="With login on: comma-separated e-mails of the commitment owners (may change the register).",
+    )
+    admin_emails: str = Field(
+        default="", description="With login on: comma-separated e-mails of the admins (may read Settings)."
+    )
     facilitator_login: bool = Field(
         default=False,
         description="Require st.login (OIDC, configured in secrets.toml [auth]) "

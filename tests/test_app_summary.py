@@ -38,7 +38,11 @@ class _Coverer:
 def test_commitments_edit_versions_stale_and_question(monkeypatch):
     svc = make_service()
     at = app_page("commitments").run()
-    assert "No register yet" in at.info[0].value
+    assert any("No register yet" in i.value for i in at.info)
+    # Changing the register needs the owner key: none exists yet, so the first owner creates it.
+    assert not any(x.key == "reg_text" for x in at.text_area)
+    at.button(key="owner_gate:create").click().run()
+    assert any("shown only now" in x.value for x in at.success)
     at.text_area(key="reg_text").input(demo_register_text())
     at.button(key="save_text").click().run()
     assert not at.exception
@@ -63,9 +67,23 @@ def test_commitments_edit_versions_stale_and_question(monkeypatch):
     assert [v.version for v in svc.registers()] == ["v1"]  # the broken text was not stored
 
 
-def test_settings_page_hides_passwords(monkeypatch):
+def test_settings_page_is_for_admins_and_hides_passwords(monkeypatch):
+    svc = make_service()
+    admin_key = svc.create_role_key("admin")
+    monkeypatch.setenv("RETRO_DATABASE_URL", f"sqlite:///{svc.db.url.split('///', 1)[1]}")
+    at = app_page("settings").run()
+    assert not at.exception and not at.dataframe  # locked until the admin key is given
+    at.text_input(key="admin_gate:input").input("not the key")
+    at.button[0].click().run()
+    assert not at.dataframe and "not the admin key" in at.warning[0].value
+    at.text_input(key="admin_gate:input").input(admin_key)
+    at.button[0].click().run()
+    assert at.dataframe
+    # Unlocked, the page shows every setting with secrets masked.
     monkeypatch.setenv("RETRO_DATABASE_URL", "postgresql+psycopg://u:hunter2@127.0.0.1:1/x")
-    at = app_page("settings").run()  # the page only reads settings; no database needed
-    assert not at.exception
+    from facilitator.settings import get_settings
+
+    get_settings.cache_clear()
+    at.run()  # the same session: the admin role is kept, the database is not needed to show settings
     values = at.dataframe[0].value.set_index("setting")["value"]
     assert values["RETRO_DATABASE_URL"] == "postgresql+psycopg://u:***@127.0.0.1:1/x"

@@ -601,3 +601,19 @@ def test_an_empty_database_file_is_refused_not_recreated(tmp_path):
     with pytest.raises(ConfigError, match="is empty"):
         Database(f"sqlite:///{f}")
     assert f.stat().st_size == 0  # nothing was written over it
+
+
+def test_owner_and_admin_keys_are_created_once_and_stored_as_hashes(svc):
+    from facilitator.service import db as t
+
+    key = svc.create_role_key("owner")
+    with pytest.raises(NotAllowed, match="already exists"):
+        svc.create_role_key("owner")
+    assert svc.check_role_key("owner", key) and not svc.check_role_key("owner", key + "x")
+    assert not svc.check_role_key("admin", key) and not svc.has_role_key("admin")
+    with svc.db.read() as conn:
+        stored = [r[0] for r in conn.execute(t.role_keys.select().with_only_columns(t.role_keys.c.key_hash))]
+    assert key not in stored  # only the hash
+    rid = svc.add_register(demo_register_text(), "demo_register.md", approved_by="owner@example.org")
+    info = svc.register_info(rid)
+    assert info.approved_by == "owner@example.org" and info.approved_at is not None

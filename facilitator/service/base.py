@@ -117,6 +117,8 @@ class RegisterInfo:
     sha256: str
     created_at: dt.datetime
     register: Register = field(repr=False)
+    approved_by: str | None = None  # a role or an owner's login e-mail; None before roles existed
+    approved_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)

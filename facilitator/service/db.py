@@ -58,6 +58,18 @@ registers = Table(
     Column("register_json", Text, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Who approved this version (a role, or an owner's login e-mail) and when (revision 0002).
+    Column("approved_by", String(200), nullable=True),
+    Column("approved_at", DateTime(timezone=True), nullable=True),
+)
+
+# The owner and admin keys, as sha256 hashes, when login is off (revision 0002).
+role_keys = Table(
+    "role_keys",
+    metadata,
+    Column("role", String(20), primary_key=True),
+    Column("key_hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
 retros = Table(

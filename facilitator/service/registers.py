@@ -13,8 +13,12 @@ from facilitator.service.base import RegisterInfo, RetroNotFound, ServiceBase, _
 class RegistersMixin(ServiceBase):
     # -- registers -------------------------------------------------------------
 
-    def add_register(self, raw: str, filename: str, *, name: str | None = None, version: str | None = None) -> int:
-        """Parse (JSON or Markdown, by extension) and store a new register version."""
+    def add_register(
+        self, raw: str, filename: str, *, name: str | None = None, version: str | None = None,
+        approved_by: str = "owner",
+    ) -> int:
+        """Parse (JSON or Markdown, by extension) and store a new register version,
+        recording who approved it (a role, or an owner's login e-mail) and when."""
         reg = parse_register(raw, filename)
         name = (name or reg.name or filename.rsplit(".", 1)[0]).strip()[:200]
         with self.db.write() as conn:
@@ -30,6 +34,8 @@ class RegistersMixin(ServiceBase):
                     register_json=reg.model_dump_json(),
                     sha256=register_hash(reg),
                     created_at=_now(),
+                    approved_by=approved_by.strip()[:200] or "owner",
+                    approved_at=_now(),
                 )
             ).inserted_primary_key[0]
 
@@ -54,5 +60,6 @@ class RegistersMixin(ServiceBase):
         return RegisterInfo(
             id=r["id"], name=r["name"], version=r["version"], filename=r["filename"], sha256=r["sha256"],
             created_at=r["created_at"], register=Register.model_validate_json(r["register_json"]),
+            approved_by=r["approved_by"], approved_at=r["approved_at"],
         )
 

@@ -59,10 +59,13 @@ from facilitator.service.participation import ParticipationMixin
 from facilitator.service.phases import FORMATS, PHASE_LABELS, PhasesMixin
 from facilitator.service.publication import PublicationMixin
 from facilitator.service.registers import RegistersMixin
+from facilitator.service.roles import ROLES, RolesMixin
 from facilitator.service.votes import VotesMixin
 
 
-class RetroService(RegistersMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin):
+class RetroService(
+    RegistersMixin, RolesMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin
+):
     """The whole service API; each part lives in the module named for its noun."""
 
 
@@ -83,5 +86,5 @@ def open_database(settings):
 __all__ = [
     "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CardView", "Counts", "Created",
     "LimitReached", "NotAllowed", "Publication", "RegisterInfo", "Retro", "RetroNotFound", "RetroService", "new_token",
-    "database_key", "open_database",
+    "database_key", "open_database", "ROLES",
 ]
