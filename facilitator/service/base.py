@@ -180,17 +180,18 @@ class ServiceBase:
         )
 
     def _get(self, conn: Connection, retro_id: str) -> Retro:
-        if unstorable(retro_id):  # from a URL: never handed to the driver
-            raise RetroNotFound("no retro at this link; check it with your facilitator")
-        r = conn.execute(select(t.retros).where(t.retros.c.id == retro_id)).mappings().first()
-        if r is None:
-            raise RetroNotFound("no retro at this link; check it with your facilitator")
-        return self._row_to_retro(r)
+        return self._fetch(conn, retro_id, lock=False)
 
     def _lock(self, conn: Connection, retro_id: str) -> Retro:
-        if unstorable(retro_id):
+        """The retro, its row locked for this transaction (``FOR UPDATE``; SQLite's
+        ``BEGIN IMMEDIATE`` already serialises writers)."""
+        return self._fetch(conn, retro_id, lock=True)
+
+    def _fetch(self, conn: Connection, retro_id: str, *, lock: bool) -> Retro:
+        if unstorable(retro_id):  # from a URL: never handed to the driver
             raise RetroNotFound("no retro at this link; check it with your facilitator")
-        r = conn.execute(select(t.retros).where(t.retros.c.id == retro_id).with_for_update()).mappings().first()
+        query = select(t.retros).where(t.retros.c.id == retro_id)
+        r = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if r is None:
             raise RetroNotFound("no retro at this link; check it with your facilitator")
         return self._row_to_retro(r)
