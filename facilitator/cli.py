@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser(
         "coverage",
         help="what the register answers to given fear statements",
-        description="For each fear statement, say whether the register covers it, quoting the clause.",
+        description="For each fear statement: its status (the offline engine answers needs_review or uncovered, "
+        "never covered) and the candidate commitments with their closest clause, scope, limits and notes.",
     )
     c.add_argument("statements", type=Path, help="JSON list of strings, or a text file with one statement per line")
     c.add_argument("--commitments", type=Path, required=True, help="commitments register (.json or .md)")
@@ -52,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     m = sub.add_parser("commitments", help="work with a commitments register")
     msub = m.add_subparsers(dest="subcommand", required=True, metavar="SUBCOMMAND")
-    chk = msub.add_parser("check", help="validate and list a register, flagging stale or inactive entries")
+    chk = msub.add_parser("check", help="validate and list a register, flagging entries not in force, pilots and overdue reviews")
     chk.add_argument("register", type=Path, help="commitments register (.json or .md)")
     chk.add_argument("--today", type=dt.date.fromisoformat, help="date to check review dates against")
     return p
