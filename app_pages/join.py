@@ -84,8 +84,10 @@ def collect() -> None:
     # box; the callback clears it only once the card is stored.
     with st.form("new_card"):
         st.selectbox("Column", retro.columns, key="new_column")
-        st.text_area("Your card", max_chars=s.max_card_chars, key="new_text",
-                     placeholder="One thought per card. Don't name people.")
+        # No max_chars: the browser would cut or drop an over-long paste silently; the service
+        # refuses it with a message instead, and the text stays in the box to be shortened.
+        st.text_area("Your card", key="new_text", placeholder="One thought per card. Don't name people.",
+                     help=f"Up to {s.max_card_chars} characters.")
         st.form_submit_button("Add card", type="primary", on_click=_submit_card)
     if err := st.session_state.pop("card_error", None):
         st.warning(err)
@@ -100,7 +102,8 @@ def collect() -> None:
             st.text(card.text)
             c1, c2, _ = st.columns([1, 1, 4])
             with c1.popover("Edit", icon=":material/edit:"):
-                new_text = st.text_area("Card", value=card.text, max_chars=s.max_card_chars, key=f"edit_text:{card.id}")
+                new_text = st.text_area("Card", value=card.text, key=f"edit_text:{card.id}",
+                                        help=f"Up to {s.max_card_chars} characters.")
                 new_col = st.selectbox("Column", retro.columns, index=retro.columns.index(card.column)
                                        if card.column in retro.columns else 0, key=f"edit_col:{card.id}")
                 if st.button("Save", key=f"save:{card.id}", type="primary"):

@@ -87,7 +87,16 @@ def test_limits_show_friendly_messages(monkeypatch):
     _add(me, "first")
     _add(me, "second")
     assert "the most one person can (1)" in me.warning[0].value
-    assert me.text_area(key="new_text").max_chars == 500
+
+
+def test_an_over_long_paste_is_refused_with_a_message_and_kept():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=0)
+    me = _join(c.join_code)
+    long = "x" * 501
+    _add(me, long)
+    assert "501 characters" in me.warning[0].value and "500" in me.warning[0].value
+    assert me.text_area(key="new_text").value == long  # kept, to be shortened, not silently emptied
 
 
 def test_page_follows_the_phase_and_voting_works():
