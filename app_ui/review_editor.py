@@ -59,9 +59,13 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
         except FacilitatorError as e:
             st.warning(str(e))
         st.rerun()
-    if state.edited and c3.button("Restore the original", key="restore", icon=":material/undo:"):
-        svc.restore_original(retro.id)
-        st.rerun()
+    if state.edited:
+        # Restoring discards every edit: it asks first.
+        with c3.popover("Restore the original", icon=":material/undo:"):
+            st.caption("This discards every edit you made to the analysis.")
+            if st.button("Discard my edits and restore", key="restore", type="primary"):
+                svc.restore_original(retro.id)
+                st.rerun()
 
     theme_ids = [t.id for t in a.themes]
     labels = {t.id: t.label for t in a.themes}

@@ -115,7 +115,7 @@ def test_phases_analysis_in_background_and_review(monkeypatch):
     at.multiselect(key="a_themes:new").set_value(["t1"])
     at.button(key="FormSubmitter:action:new-Add action").click().run()
     assert any(a.title == "Pair on the runbook" for a in svc.analysis(c.retro_id).current.actions)
-    # one click restores the original
+    # restoring the original asks first (inside a popover), then discards every edit
     at.button(key="restore").click().run()
     assert svc.analysis(c.retro_id).edited is None
     assert not at.exception

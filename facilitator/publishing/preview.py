@@ -154,7 +154,7 @@ def build_preview(
             flags.append(
                 Flag(
                     kind="tiny_theme",
-                    where=f"theme {t.id}",
+                    where=_theme_ref(t),
                     detail=f"raised by fewer than {MIN_PEOPLE_PER_THEME} people: {fate} "
                     f"({t.kind}, {len(t.card_ids)} card(s))",
                 )
@@ -212,7 +212,7 @@ def build_preview(
                 flags.append(
                     Flag(
                         kind="action_withheld",
-                        where=f"action {act.id}",
+                        where=_action_ref(act),
                         detail=f"it only concerns themes raised by fewer than {MIN_PEOPLE_PER_THEME} people, "
                         "which are withheld; it is left out of the summary (keep it in the team's own notes)",
                     )
@@ -226,7 +226,7 @@ def build_preview(
             flags.append(
                 Flag(
                     kind="action_reworded",
-                    where=f"action {act.id}",
+                    where=_action_ref(act),
                     detail="it named a theme raised by fewer than "
                     f"{MIN_PEOPLE_PER_THEME} people; its title is replaced by a neutral one",
                 )
@@ -251,13 +251,14 @@ def build_preview(
         return out
 
     for t in a.themes:
-        t.label = clean(t.label, f"theme {t.id} label")
-        t.summary = clean(t.summary, f"theme {t.id} summary")
+        ref = _theme_ref(t)
+        t.label = clean(t.label, f"the label of {ref}")
+        t.summary = clean(t.summary, f"the summary of {ref}")
     for c in a.coverage:
-        c.rationale = clean(c.rationale, f"coverage of {c.theme_id}")
+        c.rationale = clean(c.rationale, f"the coverage note of {_theme_ref(a.theme(c.theme_id), c.theme_id)}")
     for act in a.actions:
-        act.title = clean(act.title, f"action {act.id}")
-        act.owner_role = clean(act.owner_role, f"action {act.id} owner")
+        act.title = clean(act.title, _action_ref(act))
+        act.owner_role = clean(act.owner_role, f"the owner of {_action_ref(act)}")
     a.meta.warnings = [scrub(w, roster) for w in a.meta.warnings]
     a.meta.fallback_reason = scrub(a.meta.fallback_reason, roster) if a.meta.fallback_reason else None
 
@@ -266,9 +267,10 @@ def build_preview(
     fear_cards = [text_of[cid] for t in analysis.themes if t.kind == "fear" for cid in t.card_ids if cid in text_of]
     published_texts: list[tuple[str, str]] = []
     for t in a.themes:
-        published_texts += [(f"theme {t.id} label", t.label), (f"theme {t.id} summary", t.summary)]
-    published_texts += [(f"coverage of {c.theme_id}", c.rationale) for c in a.coverage]
-    published_texts += [(f"action {x.id}", x.title) for x in a.actions]
+        published_texts += [(f"the label of {_theme_ref(t)}", t.label), (f"the summary of {_theme_ref(t)}", t.summary)]
+    published_texts += [(f"the coverage note of {_theme_ref(a.theme(c.theme_id), c.theme_id)}", c.rationale)
+                        for c in a.coverage]
+    published_texts += [(_action_ref(x), x.title) for x in a.actions]
     for where, txt in published_texts:
         if any(copies_card(txt, card) for card in fear_cards):
             flags.append(
@@ -292,6 +294,19 @@ def build_preview(
         merged_fear_statuses=merged_fears,
     )
     return Preview(summary=summary, flags=flags, rev=rev)
+
+
+def _theme_ref(theme: Theme | None, fallback: str = "") -> str:
+    """How a flag names a theme to the facilitator: by its label, never an internal id."""
+    if theme is None:
+        return f"a theme ({fallback})" if fallback else "a theme"
+    label = theme.label if len(theme.label) <= 60 else theme.label[:59] + "\u2026"
+    return f"theme \u201c{label}\u201d"
+
+
+def _action_ref(action) -> str:
+    title = action.title if len(action.title) <= 60 else action.title[:59] + "\u2026"
+    return f"action \u201c{title}\u201d"
 
 
 _NEUTRAL = {
