@@ -133,6 +133,14 @@ def analysis_progress() -> None:
 
 
 phase = retro.phase
+if phase not in ("publish", "published"):
+    # Say early, not only at Publish, when k cannot be reached yet.
+    writers = svc.counts(retro.id).contributors
+    if writers < retro.k:
+        st.warning(
+            f"So far {writers} {'person has' if writers == 1 else 'people have'} written cards; this retro publishes "
+            f"nothing unless at least {retro.k} do (its anonymity threshold). Invite more people before you move on."
+        )
 if phase == "collect":
     st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
     carryover()

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     max_card_chars: int = Field(default=500, gt=0, description="Longest card accepted.")
     max_cards_per_participant: int = Field(default=15, gt=0, description="Cards per participant.")
     max_cards_per_retro: int = Field(default=200, gt=0, description="Cards per retro.")
+    max_participants_per_retro: int = Field(
+        default=60, gt=0, description="Browser sessions that may join one retro (bounds what reloads can inflate)."
+    )
     min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
     top_k: int = Field(default=4, gt=0, description="Commitment passages retrieved per fear.")
     # --- the browser app (facilitator.service.retros, app.py) ---

@@ -273,3 +273,10 @@ def test_a_model_fallback_is_shown_to_the_facilitator():
     at = app_page("facilitate", retro=c.retro_id, key=c.facilitator_key)
     at.run(timeout=30)
     assert any("offline engine analysed" in w.value and "no reply within 60 s" in w.value for w in at.warning)
+
+
+def test_the_facilitator_is_warned_early_when_k_is_not_reached():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=2, k=3, to_phase="collect")
+    at = _console(c).run()
+    assert any("So far 2 people have written cards" in w.value and "at least 3" in w.value for w in at.warning)

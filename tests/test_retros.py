@@ -619,3 +619,10 @@ def test_owner_and_admin_keys_are_created_once_and_stored_as_hashes(svc):
     rid = svc.add_register(demo_register_text(), "demo_register.md", approved_by="owner@example.org")
     info = svc.register_info(rid)
     assert info.approved_by == "owner@example.org" and info.approved_at is not None
+
+
+def test_joins_are_bounded_per_retro():
+    svc = make_service(max_participants_per_retro=3)
+    c, _ = seeded_retro(svc, people=3, to_phase="collect")
+    with pytest.raises(LimitReached, match="already has 3 participants"):
+        svc.join(c.retro_id, new_token())

@@ -131,6 +131,14 @@ class ParticipationMixin(ServiceBase):
                 return
             if retro.published:
                 raise NotAllowed("this retro is already published; read its summary instead")
+            joined = conn.execute(
+                select(func.count()).select_from(t.participants).where(t.participants.c.retro_id == retro_id)
+            ).scalar_one()
+            if joined >= self.settings.max_participants_per_retro:
+                raise LimitReached(
+                    f"This retro already has {joined} participants, its limit; ask the facilitator to start another "
+                    "retro for a group this large."
+                )
             conn.execute(insert(t.participants).values(retro_id=retro_id, tag=tag, window_start=0.0, window_count=0))
 
     def is_participant(self, retro_id: str, token: str) -> bool:
