@@ -323,15 +323,6 @@ def restore_fear(a: Analysis, card_id: str) -> Analysis:
     return _tidy(out)
 
 
-def set_coverage_note(a: Analysis, theme_id: str, rationale: str) -> Analysis:
-    out = _copy(a)
-    for cov in out.coverage:
-        if cov.theme_id == theme_id:
-            cov.rationale = rationale.strip()
-            return out
-    raise InputError(f"theme {theme_id!r} is not a fear, so it has no coverage to note")
-
-
 def upsert_action(
     a: Analysis,
     *,
