@@ -1,15 +1,18 @@
 """The participant's page: join by link, write cards blind, follow the phases, vote.
 
-The participant's secret lives only in this browser session's server-side
-state: it is never taken from the page address (a link with a preset secret
-would let whoever handed it out read and edit those cards before reveal) nor
-written to it. A full page reload therefore starts a new participant session;
-cards already written stay in the retro but can't be edited from the new one.
+The participant's secret is kept in this session's server-side state and in a
+cookie the app sets, so a reload, a new tab or a brief disconnect resumes the
+same participant with their own cards editable. It is never taken from the
+page address (a link with a preset secret would let whoever handed it out read
+and edit those cards before reveal) nor written to it. On a shared device,
+"Not you?" starts a new participant.
 """
 
+import re
 import uuid
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from app_ui.common import board, md, phase_bar, service, settings, watch_and_rerun
 from facilitator.errors import FacilitatorError
@@ -34,10 +37,32 @@ except RetroNotFound as e:
     st.error(str(e))
     st.stop()
 
-# The session secret lives in session state only (never in, or from, the
-# address); the server only stores a salted hash of it.
-token = st.session_state.get(f"token:{retro.id}") or new_token()
+# The participant's secret: in this session's state and in a cookie the app sets
+# (so a reload or a new tab resumes the same participant), never in or from the
+# address, where whoever hands out a link could pre-set it. The server only
+# stores a salted hash of it.
+COOKIE = f"retro_p_{retro.id}"
+_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def _cookie_token() -> str | None:
+    value = st.context.cookies.get(COOKIE)
+    return value if isinstance(value, str) and _TOKEN_SHAPE.fullmatch(value) else None
+
+
+if st.session_state.pop(f"fresh:{retro.id}", False):  # "Not you? Start as a new participant"
+    st.session_state.pop(f"token:{retro.id}", None)
+    token = new_token()
+else:
+    token = st.session_state.get(f"token:{retro.id}") or _cookie_token() or new_token()
 st.session_state[f"token:{retro.id}"] = token
+if _cookie_token() != token:
+    # Set by the app in the browser (a day, this site only); a component's frame shares the page's origin.
+    components.html(
+        f"<script>const s = location.protocol === 'https:' ? '; Secure' : '';"
+        f"window.parent.document.cookie = '{COOKIE}={token}; path=/; max-age=86400; SameSite=Strict' + s;</script>",
+        height=0,
+    )
 if "me" in st.query_params:  # links from older versions carried it: drop, never adopt
     del st.query_params["me"]
 
@@ -75,6 +100,9 @@ def _submit_card() -> None:
 def collect() -> None:
     mine = svc.my_cards(retro.id, token)
     st.subheader("Write your cards")
+    if mine and st.button("Not you? Start as a new participant", key="fresh", type="tertiary"):
+        st.session_state[f"fresh:{retro.id}"] = True  # a shared device: the cards above belong to someone else
+        st.rerun()
     st.caption(
         f"Only you can see your cards until the facilitator reveals them. "
         f"You have written {len(mine)} of {s.max_cards_per_participant}."

@@ -19,7 +19,7 @@ def _add(at, text: str, column: str | None = None):
     if column:
         at.selectbox(key="new_column").select(column)
     at.text_area(key="new_text").input(text)
-    at.button[0].click().run()  # "Add card" (the form submit is first on the page)
+    at.button(key="FormSubmitter:new_card-Add card").click().run()
     return at
 
 

@@ -168,6 +168,12 @@ def test_full_retro_in_the_browser(server):
             people[2].get_by_role("button", name="Save").click()
             expect(people[2].get_by_test_id("stText").filter(has_text="smooth and fun")).to_be_visible()
 
+            # A reload is the same person: own cards still listed and editable, the count unchanged.
+            people[1].reload()
+            _ready(people[1])
+            expect(people[1].get_by_test_id("stText").filter(has_text=CARDS[1][0][1])).to_be_visible()
+            expect(people[1].get_by_role("button", name="Edit").first).to_be_visible()
+
             # 3. Live counts, then reveal: every page follows without reload.
             expect(_metric(fac, "Cards")).to_contain_text("9")
             expect(_metric(fac, "Participants")).to_contain_text("3")
