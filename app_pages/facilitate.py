@@ -18,6 +18,7 @@ from app_ui.publish_panel import publish_panel
 from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
 from facilitator.publishing.exports import ordered_by_votes
+from facilitator.service.phases import BACK_TO, PHASE_LABELS
 from facilitator.service.retros import PHASES
 
 svc, retro, key = facilitator_retro()
@@ -60,6 +61,13 @@ NEXT_LABEL = {
 }
 
 
+def go_back(to: str) -> None:
+    try:
+        svc.go_back(retro.id, to)
+    except FacilitatorError as e:
+        st.session_state["phase_error"] = str(e)
+
+
 def go(to: str) -> None:
     try:
         svc.advance(retro.id, to)
@@ -74,6 +82,13 @@ nxt = PHASES[i + 1] if i + 1 < len(PHASES) - 1 else None
 if nxt:
     st.button(f"Next: {NEXT_LABEL[nxt]}", type="primary", key="next_phase", on_click=go, args=(nxt,),
               icon=":material/arrow_forward:")
+back = BACK_TO.get(retro.phase, ())
+if back:
+    with st.popover(f"Back to {PHASE_LABELS[back[-1]]}" if len(back) == 1 else "Go back a phase",
+                    icon=":material/arrow_back:"):
+        for to in back:
+            note = " (the votes are cleared: the themes may change)" if to == "review" else ""
+            st.button(f"Back to {PHASE_LABELS[to]}{note}", key=f"back:{to}", on_click=go_back, args=(to,))
 if err := st.session_state.pop("phase_error", None):
     st.warning(err)
 

@@ -280,3 +280,11 @@ def test_the_facilitator_is_warned_early_when_k_is_not_reached():
     c, _ = seeded_retro(svc, people=2, k=3, to_phase="collect")
     at = _console(c).run()
     assert any("So far 2 people have written cards" in w.value and "at least 3" in w.value for w in at.warning)
+
+
+def test_publish_has_a_way_back():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    at = _console(c).run()
+    at.button(key="back:review").click().run()
+    assert not at.exception and svc.get(c.retro_id).phase == "review"

@@ -626,3 +626,16 @@ def test_joins_are_bounded_per_retro():
     c, _ = seeded_retro(svc, people=3, to_phase="collect")
     with pytest.raises(LimitReached, match="already has 3 participants"):
         svc.join(c.retro_id, new_token())
+
+
+def test_going_back_a_phase_where_it_is_safe(svc):
+    c, toks = seeded_retro(svc, people=3, to_phase="vote")
+    svc.cast_votes(c.retro_id, toks[0], {"t1": 2})
+    for phase in ("discuss", "publish"):
+        svc.advance(c.retro_id, phase)
+    svc.go_back(c.retro_id, "discuss")  # from Publish: nothing was published
+    assert svc.get(c.retro_id).phase == "discuss" and svc.vote_totals(c.retro_id) == {"t1": 2}
+    svc.go_back(c.retro_id, "review")  # the themes may change: the votes on them go
+    assert svc.get(c.retro_id).phase == "review" and svc.vote_totals(c.retro_id) == {}
+    with pytest.raises(NotAllowed, match="Cards once revealed stay revealed"):
+        svc.go_back(c.retro_id, "collect")

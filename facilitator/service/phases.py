@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 
 from facilitator.errors import InputError
 from facilitator.models import PHASES
@@ -25,6 +25,14 @@ FORMATS: dict[str, tuple[str, ...]] = {
     "Mad / Sad / Glad": ("Mad", "Sad", "Glad"),
     "4Ls: Liked / Learned / Lacked / Longed for": ("Liked", "Learned", "Lacked", "Longed for"),
     "Rose / Thorn / Bud": ("Rose", "Thorn", "Bud"),
+}
+
+
+BACK_TO: dict[str, tuple[str, ...]] = {
+    # Safe ways back: nothing revealed is hidden again, nothing published changes.
+    "vote": ("review",),
+    "discuss": ("vote", "review"),
+    "publish": ("discuss", "review"),
 }
 
 
@@ -60,6 +68,27 @@ class PhasesMixin(ServiceBase):
                 st = conn.execute(select(t.analyses.c.status, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)).first()
                 if st is None or st[1] is None:
                     raise NotAllowed("run the analysis first; review needs its themes")
+            conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase=to_phase, rev=retro.rev + 1))
+            return self._get(conn, retro_id)
+
+    def go_back(self, retro_id: str, to_phase: str) -> Retro:
+        """Go back to an earlier phase where it is safe (``BACK_TO``).
+
+        Not before reveal (cards seen cannot be hidden again) and never after
+        publish (the summary is immutable). Going back to Review clears the
+        votes: the facilitator may change the themes they were cast on."""
+        with self.db.write() as conn:
+            retro = self._lock(conn, retro_id)
+            if retro.phase == to_phase:
+                return retro
+            if to_phase not in BACK_TO.get(retro.phase, ()):
+                allowed = ", ".join(PHASE_LABELS[p] for p in BACK_TO.get(retro.phase, ())) or "none"
+                raise NotAllowed(
+                    f"From {PHASE_LABELS[retro.phase]} the retro can go back to: {allowed}. Cards once revealed "
+                    "stay revealed, and a published summary cannot change."
+                )
+            if to_phase == "review":
+                conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase=to_phase, rev=retro.rev + 1))
             return self._get(conn, retro_id)
 
