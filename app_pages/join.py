@@ -175,8 +175,11 @@ def vote() -> None:
         st.info("Waiting for the themes.")
         return
     mine = svc.my_votes(retro.id, token)
+    text_of = {c.id: c.text for c in svc.revealed_cards(retro.id)}
     st.subheader(f"Vote: you have {retro.vote_budget} dots")
-    st.caption("Put your dots on the themes you most want to discuss. You can change them until voting closes.")
+    left = retro.vote_budget - sum(mine.values())
+    st.caption("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
+               f"until voting closes. Saved so far: {sum(mine.values())}, {left} {'dot' if left == 1 else 'dots'} left.")
     with st.form("votes"):
         dots = {}
         for t in a.themes:
@@ -184,6 +187,9 @@ def vote() -> None:
                 f"{md(t.label)} ({t.kind}, {len(t.card_ids)} cards)", min_value=0, max_value=retro.vote_budget,
                 value=int(mine.get(t.id, 0)), step=1, key=f"dots:{t.id}",
             )
+            with st.expander("The cards in this theme"):
+                for cid in t.card_ids:
+                    st.text("• " + text_of.get(cid, ""))
         sent = st.form_submit_button("Save my dots", type="primary")
     if sent:
         try:
