@@ -56,8 +56,11 @@ if st.session_state.pop(f"fresh:{retro.id}", False):  # "Not you? Start as a new
 else:
     token = st.session_state.get(f"token:{retro.id}") or _cookie_token() or new_token()
 st.session_state[f"token:{retro.id}"] = token
-if _cookie_token() != token:
+if _cookie_token() != token and st.session_state.get(f"cookie_set:{retro.id}") != token:
     # Set by the app in the browser (a day, this site only); a component's frame shares the page's origin.
+    # Once per session: the page reruns every few seconds to follow the phase, and the
+    # cookies it reads only change when the browser reconnects.
+    st.session_state[f"cookie_set:{retro.id}"] = token
     components.html(
         f"<script>const s = location.protocol === 'https:' ? '; Secure' : '';"
         f"window.parent.document.cookie = '{COOKIE}={token}; path=/; max-age=86400; SameSite=Strict' + s;</script>",
