@@ -74,6 +74,9 @@ class PublishedSummary(Strict):
     """Coverage status of every fear theme of the analysis, merged and withheld ones included."""
     merged_fear_statuses: dict[str, int] = Field(default_factory=dict)
     """The same, for the fear themes merged into "Other concerns" or withheld."""
+    theme_people: dict[str, int] = Field(default_factory=dict)
+    """How many people raised each published fear theme (a count, at least
+    ``MIN_PEOPLE_PER_THEME``): the trust-gap board's k rule across teams needs it."""
 
     @property
     def trust_gaps(self) -> int:
@@ -292,6 +295,7 @@ def build_preview(
         withheld_themes=sum(1 for t in tiny if not bucket_of.get(t.id)),
         fear_statuses={s_: fear_status.count(s_) for s_ in STATUS_SEVERITY if s_ in fear_status},
         merged_fear_statuses=merged_fears,
+        theme_people={t.id: people_of(t.card_ids) for t in a.themes if t.kind == "fear"},
     )
     return Preview(summary=summary, flags=flags, rev=rev)
 

@@ -170,6 +170,21 @@ action_items = Table(
     UniqueConstraint("source_retro_id", "action_id", name="uq_action_items_source"),
 )
 
+# Owners' answers to groups of trust gaps (revision 0003). A group is (related
+# commitment or "", topic); the answer covers its gaps published up to answered_on.
+gap_answers = Table(
+    "gap_answers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("commitment_id", String(64), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("kind", String(20), nullable=False),  # written | commitment | will_not_promise
+    Column("text", Text, nullable=False),
+    Column("owner_role", String(200), nullable=False),
+    Column("register_id", Integer, ForeignKey("registers.id"), nullable=True),
+    Column("answered_on", Date, nullable=False),
+)
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

@@ -55,6 +55,7 @@ from facilitator.service.base import (
     RetroNotFound,
     new_token,
 )
+from facilitator.service.gaps import CarriedAnswer, GapsMixin
 from facilitator.service.participation import ParticipationMixin
 from facilitator.service.phases import FORMATS, PHASE_LABELS, PhasesMixin
 from facilitator.service.publication import PublicationMixin
@@ -64,7 +65,8 @@ from facilitator.service.votes import VotesMixin
 
 
 class RetroService(
-    RegistersMixin, RolesMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin
+    RegistersMixin, RolesMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin,
+    GapsMixin,
 ):
     """The whole service API; each part lives in the module named for its noun."""
 
@@ -84,7 +86,7 @@ def open_database(settings):
 
 
 __all__ = [
-    "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CardView", "Counts", "Created",
+    "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CarriedAnswer", "CardView", "Counts", "Created",
     "LimitReached", "NotAllowed", "Publication", "RegisterInfo", "Retro", "RetroNotFound", "RetroService", "new_token",
     "database_key", "open_database", "ROLES",
 ]
