@@ -26,6 +26,8 @@ pages = [
     # Owner and admin pages are in the navigation only for those roles (the home page links to them).
     st.Page("app_pages/commitments.py", title="Commitments", icon=":material/handshake:", url_path="commitments",
             visibility="visible" if has_role("owner") or has_role("admin") else "hidden"),
+    st.Page("app_pages/gaps.py", title="Trust gaps", icon=":material/report:", url_path="gaps",
+            visibility="visible" if has_role("owner") or has_role("admin") else "hidden"),
     st.Page("app_pages/settings.py", title="Settings", icon=":material/settings:", url_path="settings",
             visibility="visible" if has_role("admin") else "hidden"),
 ]

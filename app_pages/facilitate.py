@@ -17,6 +17,7 @@ from app_ui.common import (
 from app_ui.publish_panel import publish_panel
 from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
+from facilitator.publishing.gaps import ANSWER_WORDS
 from facilitator.publishing.exports import ordered_by_votes
 from facilitator.service.phases import BACK_TO, PHASE_LABELS
 from facilitator.service.retros import PHASES
@@ -97,12 +98,20 @@ def carryover() -> None:
     items = svc.carryover(retro.id)
     if not items:
         return
+    answers = svc.carried_answers(items)
     st.subheader("Open actions from earlier retros")
     st.caption("Mark each one: done, dropped, or carried into this retro (it stays open for the next one too).")
     for it in items:
         with st.container(border=True):
             c1, c2 = st.columns([3, 2])
             c1.markdown(f"**{md(it.title)}**  \n{md(it.owner_role)} · due {it.due.isoformat()} · {it.kind}")
+            if (got := answers.get(it.id)) is not None:
+                a = got.answer
+                c1.info(f"You asked about: {md(got.asked)}. {md(a.owner_role)} {ANSWER_WORDS[a.kind]} on "
+                        f"{a.answered_on:%Y-%m-%d}: {md(a.text)}")
+                if not it.reviewed_here:
+                    c1.button("Close this action with the owner's answer", key=f"close:{it.id}",
+                              on_click=svc.mark_action, args=(retro.id, it.id, "done"))
             if it.reviewed_here:
                 c2.markdown(f"Marked **{it.status}**")
             choice = c2.segmented_control("Status", ["done", "dropped", "carried"], key=f"item:{it.id}",

@@ -101,6 +101,7 @@ if email:
                          query_params={"retro": r.id})
 
 st.divider()
-c1, c2 = st.columns(2)
+c1, c2, c3 = st.columns(3)
 c1.page_link("app_pages/commitments.py", label="Commitment owners: the register", icon=":material/handshake:")
-c2.page_link("app_pages/settings.py", label="Admins: settings", icon=":material/settings:")
+c2.page_link("app_pages/gaps.py", label="Commitment owners: trust gaps", icon=":material/report:")
+c3.page_link("app_pages/settings.py", label="Admins: settings", icon=":material/settings:")

@@ -87,3 +87,52 @@ def test_settings_page_is_for_admins_and_hides_passwords(monkeypatch):
     at.run()  # the same session: the admin role is kept, the database is not needed to show settings
     values = at.dataframe[0].value.set_index("setting")["value"]
     assert values["RETRO_DATABASE_URL"] == "postgresql+psycopg://u:***@127.0.0.1:1/x"
+
+
+def _two_teams_published(svc):
+    for team in ("Dispatch", "Billing"):
+        c, _ = seeded_retro(svc, people=3, to_phase="publish", team=team)
+        svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)
+
+
+def test_trust_gap_board_is_for_owners_and_takes_an_answer(monkeypatch):
+    monkeypatch.setenv("RETRO_MIN_PARTICIPANTS", "3")
+    svc = make_service(min_participants=3)
+    _two_teams_published(svc)
+    owner_key = svc.create_role_key("owner")
+    at = app_page("gaps").run()
+    assert not at.exception and not at.metric  # locked until the owner key is given
+    at.text_input(key="gaps_gate:input").input(owner_key)
+    at.button[0].click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric} == {"Open gaps": "2", "Groups": "1", "Answered groups": "0"}
+    assert any("About Worries" in m.value for m in at.markdown)
+    assert not any("Person" in str(d.value) for d in at.dataframe)  # no card text
+    assert len(at.get("vega_lite_chart")) == 2 and len(at.get("download_button")) == 2
+    at.radio(key="kind:0").set_value("will_not_promise")
+    at.button(key="FormSubmitter:answer:0-Save the answer").click().run()
+    assert any("Write the reason" in e.value for e in at.error)
+    at.radio(key="kind:0").set_value("will_not_promise")
+    at.text_area(key="text:0").input("Headcount targets are set yearly; we will not promise a freeze.")
+    at.text_input(key="role:0").input("COO")
+    at.button(key="FormSubmitter:answer:0-Save the answer").click().run()
+    assert not at.exception
+    assert [(a.kind, a.owner_role) for a in svc.gap_answers()] == [("will_not_promise", "COO")]
+    assert any("Not something we will promise by COO" in s.value for s in at.success)
+    assert {m.label: m.value for m in at.metric}["Answered groups"] == "1"
+
+
+def test_the_answer_opens_the_team_s_next_retro():
+    from tests.test_app_facilitator import _console
+
+    svc = make_service(min_participants=3)
+    _two_teams_published(svc)
+    g = svc.gap_board().groups[0]
+    svc.answer_gaps(g.commitment_id, g.topic, kind="written", text="We will *report* quarterly.", owner_role="HR")
+    nxt = svc.create_retro(team="Dispatch", title="Sprint 43", columns=["A"], register_id=None)
+    at = _console(nxt).run()
+    assert any(i.value.startswith("You asked about: About Worries. HR answered on") and "\\*report\\*" in i.value
+               for i in at.info), [i.value for i in at.info]
+    item = next(i for i in svc.carryover(nxt.retro_id) if i.kind == "escalate")
+    at.button(key=f"close:{item.id}").click().run()
+    assert {i.id: i.status for i in svc.carryover(nxt.retro_id)}[item.id] == "done"

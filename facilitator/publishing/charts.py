@@ -70,3 +70,39 @@ def coverage_chart(analysis: Analysis) -> alt.Chart:
         )
         .properties(height=alt.Step(30))
     )
+
+
+# --- the trust-gap board (rows from facilitator.publishing.gaps) ----------------
+
+
+def fears_by_month_chart(rows: list[dict]) -> alt.Chart:
+    """Stacked bars per month: fears raised, by how the register answered them."""
+    long = [
+        {"month": r["month"], "status": STATUS_WORDS[s], "fears": r[s]}
+        for r in rows for s in ("covered", "partial", "needs_review", "uncovered")
+    ]
+    return (
+        alt.Chart(pd.DataFrame(long, columns=["month", "status", "fears"]), title="Fears raised per month")
+        .mark_bar()
+        .encode(
+            x=alt.X("month:O", title=None),
+            y=alt.Y("fears:Q", title="fear themes", axis=alt.Axis(tickMinStep=1, format="d")),
+            color=alt.Color("status:N", scale=alt.Scale(domain=list(STATUS_COLOURS), range=list(STATUS_COLOURS.values()))),
+            order=alt.Order("status:N"),
+            tooltip=["month:O", "status:N", "fears:Q"],
+        )
+    )
+
+
+def open_by_age_chart(rows: list[dict]) -> alt.Chart:
+    """One bar per age bucket: open gaps waiting for an answer."""
+    return (
+        alt.Chart(pd.DataFrame(rows, columns=["age", "open gaps"]), title="Open gaps by age")
+        .mark_bar(cornerRadiusEnd=3, color=STATUS_COLOURS["gap"])
+        .encode(
+            x=alt.X("open gaps:Q", axis=alt.Axis(tickMinStep=1, format="d")),
+            y=alt.Y("age:N", sort=[r["age"] for r in rows], title=None),
+            tooltip=["age:N", "open gaps:Q"],
+        )
+        .properties(height=alt.Step(30))
+    )
