@@ -122,6 +122,24 @@ def carryover() -> None:
                 st.rerun()
 
 
+def team_gaps() -> None:
+    """The team's own trust gaps from earlier published retros, with the owners' answers."""
+    board = svc.gap_board(teams={retro.team})
+    if not board.groups and not board.other_items:
+        return
+    with st.expander(f"Trust gaps your team raised before ({board.open_gaps} open)"):
+        for g in board.groups:
+            line = f"**{md(g.items[0].label)}**: {len(g.items)} time(s), last {g.items[-1].published_on:%Y-%m-%d}"
+            if g.answer is not None:
+                line += (f"  \n{md(g.answer.owner_role)} {ANSWER_WORDS[g.answer.kind]} on "
+                         f"{g.answer.answered_on:%Y-%m-%d}: {md(g.answer.text)}")
+            else:
+                line += "  \nNo answer from the commitment owners yet."
+            st.markdown(line)
+        if board.other_items:
+            st.caption(f"{board.other_items} more, each raised by fewer than {board.k} people, are counted but not shown.")
+
+
 def analysis_progress() -> None:
     state = svc.analysis(retro.id)
     if state.running:
@@ -168,6 +186,7 @@ if phase not in ("publish", "published"):
 if phase == "collect":
     st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
     carryover()
+    team_gaps()
 elif phase == "reveal":
     board(svc, retro)
 elif phase == "analyse":

@@ -136,3 +136,19 @@ def test_the_answer_opens_the_team_s_next_retro():
     item = next(i for i in svc.carryover(nxt.retro_id) if i.kind == "escalate")
     at.button(key=f"close:{item.id}").click().run()
     assert {i.id: i.status for i in svc.carryover(nxt.retro_id)}[item.id] == "done"
+
+
+def test_a_facilitator_sees_the_team_s_own_gaps_and_answers(monkeypatch):
+    from tests.test_app_facilitator import _console
+
+    monkeypatch.setenv("RETRO_MIN_PARTICIPANTS", "3")
+    svc = make_service(min_participants=3)
+    _two_teams_published(svc)
+    g = svc.gap_board().groups[0]
+    svc.answer_gaps(g.commitment_id, g.topic, kind="written", text="Quarterly report to the works council.",
+                    owner_role="HR")
+    nxt = svc.create_retro(team="Dispatch", title="Sprint 43", columns=["A"], register_id=None)
+    at = _console(nxt).run()
+    exp = next(e for e in at.expander if e.label.startswith("Trust gaps your team raised before"))
+    assert "(0 open)" in exp.label
+    assert any("HR answered on" in m.value and "works council" in m.value for m in exp.markdown)

@@ -55,7 +55,8 @@ def server(tmp_path_factory):
     port = _free_port()
     data = tmp_path_factory.mktemp("e2e-data")
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRO_")}
-    env |= {"RETRO_DATA_DIR": str(data), "LITELLM_LOCAL_MODEL_COST_MAP": "True", "ANONYMIZED_TELEMETRY": "False"}
+    env |= {"RETRO_DATA_DIR": str(data), "LITELLM_LOCAL_MODEL_COST_MAP": "True", "ANONYMIZED_TELEMETRY": "False",
+            "RETRO_MIN_PARTICIPANTS": "3"}  # the trust-gap board's k: three people write here
     log = open(data / "streamlit.log", "w")
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.headless", "true",
@@ -242,6 +243,15 @@ def test_full_retro_in_the_browser(server):
             with p.expect_download() as dl:
                 p.get_by_role("button", name="Download JSON").click()
             assert '"analysis"' in Path(dl.value.path()).read_text()
+
+            # 8. A commitment owner opens the trust-gap board (the first one creates the owner key).
+            fac.goto(server + "/gaps")
+            fac.get_by_role("button", name="Create the commitment owner key").click()
+            expect(fac.get_by_text("shown only now")).to_be_visible()
+            expect(_metric(fac, "Open gaps")).to_be_visible()
+            expect(fac.get_by_text("related commitment:").first).to_be_visible()
+            expect(fac.get_by_text("If the routing bot works")).to_have_count(0)  # no card text
+            _shot(fac, "10-trust-gaps")
             assert outside == [], f"pages fetched from outside the server: {sorted(set(outside))[:5]}"
         finally:
             browser.close()

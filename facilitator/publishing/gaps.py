@@ -197,12 +197,12 @@ def build_board(
     for r in retros:
         for item in gap_items(r):
             by_key[item.key].append(item)
-    groups, other_items, other_statuses = [], 0, Counter()
+    groups: list[GapGroup] = []
+    other: list[GapItem] = []
     for key, items in by_key.items():
         people = people_overall(items)
         if people < k:
-            other_items += len(items)
-            other_statuses.update(i.status for i in items)
+            other += items
             continue
         groups.append(
             GapGroup(
@@ -212,9 +212,9 @@ def build_board(
             )
         )
     groups.sort(key=lambda g: (g.answer is not None and not g.open_items(), -len(g.items), g.commitment_id, g.topic))
-    board = Board(k=k, groups=groups, other_items=other_items, other_statuses=other_statuses)
+    board = Board(k=k, groups=groups, other_items=len(other), other_statuses=Counter(i.status for i in other))
     board.fears_by_month = fears_by_month(retros)
-    board.open_by_age = open_by_age(groups, today)
+    board.open_by_age = open_by_age([i for g in groups for i in g.open_items()] + other, today)
     board.answer_times = answer_times(groups)
     return board
 
@@ -237,12 +237,12 @@ def fears_by_month(retros: Sequence[PublishedRetro]) -> list[dict]:
 AGE_BUCKETS = ((30, "up to 30 days"), (90, "31 to 90 days"), (10**6, "over 90 days"))
 
 
-def open_by_age(groups: Sequence[GapGroup], today: dt.date) -> list[dict]:
-    counts = Counter()
-    for g in groups:
-        for i in g.open_items():
-            age = (today - i.published_on).days
-            counts[next(name for limit, name in AGE_BUCKETS if age <= limit)] += 1
+def open_by_age(items: Sequence[GapItem], today: dt.date) -> list[dict]:
+    """Open gaps (unanswered, or published since the answer) by days since publication."""
+    counts: Counter = Counter()
+    for i in items:
+        age = (today - i.published_on).days
+        counts[next(name for limit, name in AGE_BUCKETS if age <= limit)] += 1
     return [{"age": name, "open gaps": counts.get(name, 0)} for _, name in AGE_BUCKETS]
 
 
