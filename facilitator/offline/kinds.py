@@ -44,7 +44,7 @@ FEAR_CUES: dict[str, re.Pattern[str]] = {
 
 FEAR_WORDS = re.compile(
     r"\b(afraid|scared|fear\w*|worr\w*|anxi\w*|nervous|uneasy|dread\w*|terrified|panic\w*|keeps? me up|"
-    r"frightened|insecur\w*|miedo|temo|angst|peur|inquiet\w*|preocupad\w*|sorge\w*)\b",
+    r"frightened|insecur\w*|miedo|temo|angst|peur|inquiet\w*|preocupad\w*|sorge\w*|ansios\w*|ansiedade)\b|不安|心配|怖い",
     re.I,
 )
 # Who the worry is about: a fear word only makes a fear when it lands on people.
@@ -57,7 +57,8 @@ PEOPLE_TARGET = re.compile(
 # The toll on a person, said without a worry word: exhaustion, being watched, being next.
 PERSONAL_TOLL = re.compile(
     r"\b(fried|worn out|running on (fumes|empty)|can'?t switch off|(taking|takes) a toll|break(ing)? me|"
-    r"crunch|crazy hours|burn(ed|t)? ?out|(who'?s|who is|are we|am i|we'?re|i'?m) next|watched|surveillance)\b",
+    r"crunch|crazy hours|burn(ed|t)? ?out|(who'?s|who is|are we|am i|we'?re|i'?m) next|watched|surveillance|"
+    r"exhaust\w*|exaust\w*|tired|cansad\w*|drained|knackered|agotad\w*|erschöpft|épuisé\w*)\b|疲れ|しんどい",
     re.I,
 )
 POSITIVE_CUES = re.compile(
@@ -89,11 +90,21 @@ COLUMN_ROLES: list[tuple[re.Pattern[str], str]] = [
     for p, role in [
         (r"\b(did ?n.?t|did not|not|less|least|could be|could have been|could have gone|could go|should be|should have)"
          r" (go |gone |been )?(so |as |very )?(well|good|better|right)\b|\bwent wrong\b|\bwrong\b"
-         r"|\b(did ?n.?t|did not|does ?n.?t|not) work", "problem"),
-        (r"\b(worr\w*|concerns?|fears?|anxiet\w*|scared|afraid)\b", "worry"),
-        (r"\b(start\w*|ideas?|try|tries|actions?|action items?|next( steps?)?|todo|to do|suggest\w*|proposals?|experiments?|improvements? to make|longed for|bud|buds|island|we should|change|do differently|differently)\b", "proposal"),
-        (r"\b(stop\w*|lacked|lack\w*|problems?|issues?|pain\w*|blockers?|block\w*|challenges?|puzzles?|puzzl\w*|frustrat\w*|bad|sad|mad|thorns?|anchors?|rocks?|risks?|delta|deltas|minus|cons|improve\w*|to improve|drop|dislike\w*|hate)\b", "problem"),
-        (r"\b(well|worked|glad|happy|good|great|continue|keep\w*|liked?|loved?|kudos|wins?|winds?|thanks?|thank you|shout\w*|highlights?|appreciat\w*|celebrat\w*|plus|pluses|pros|roses?|proud|positives?|successe?s?|awesome)\b", "positive"),
+         r"|\b(did ?n.?t|did not|does ?n.?t|not) work"
+         # the same in the languages teams write boards in (pt, es, fr, de, ja)
+         r"|\bn[ãa]o (foi|deu|correu|funcionou)|\bno (fue|sali[óo]|funcion[óo])|\bpas bien\b|\bnicht gut\b"
+         r"|\bnegativ\w*|\bpontos? fracos\b|\ba melhorar\b|\bà améliorer\b|\bpor mejorar\b"
+         r"|よくなかった|良くなかった|悪かった|問題|課題|反省", "problem"),
+        (r"\b(worr\w*|concerns?|fears?|anxiet\w*|scared|afraid|mood|humou?r|feelings?|well ?being|bem estar|"
+         r"[áa]nimo|stimmung)\b|気持ち|不安|心配", "worry"),
+        (r"\b(start\w*|ideas?|try|tries|actions?|action items?|next( steps?)?|todo|to do|suggest\w*|proposals?|experiments?|improvements? to make|longed for|bud|buds|island|we should|change|do differently|differently"
+         r"|sugest\w*|suger\w*|ideias?|idées?|propuestas?|propostas?|acciones|a[cç][õo]es|próximos passos|"
+         r"à essayer|ausprobieren|maßnahmen|vorschläge)\b|試したい|やってみたい|次回|改善案|アクション", "proposal"),
+        (r"\b(stop\w*|lacked|lack\w*|problems?|issues?|pain\w*|blockers?|block\w*|challenges?|puzzles?|puzzl\w*|frustrat\w*|bad|sad|mad|thorns?|anchors?|rocks?|risks?|delta|deltas|minus|cons|improve\w*|to improve|drop|dislike\w*|hate"
+         r"|contributing factors?|root causes?|problemas?|problèmes?|probleme?|dificultad\w*|dificuldades?)\b", "problem"),
+        (r"\b(well|worked|glad|happy|good|great|continue|keep\w*|liked?|loved?|kudos|wins?|winds?|thanks?|thank you|shout\w*|highlights?|appreciat\w*|celebrat\w*|plus|pluses|pros|roses?|proud|positives?|successe?s?|awesome"
+         r"|positiv\w*|pontos? fortes|funcionou|lo bueno|o que (foi|deu) bem|ce qui a marché|was lief gut|gut)\b"
+         r"|良かった|よかった|良い点|続けたい", "positive"),
         (r"\b(questions?|other|misc\w*|parking( lot)?|off ?topic|announce\w*|notes?|discuss\w*|observations?|comments?)\b", "other"),
     ]
 ]
@@ -104,10 +115,12 @@ def column_role(column: str | None) -> str | None:
     if not column:
         return None
     name = " ".join(re.sub(r"[_\-/]+", " ", column).replace("\u2019", "'").split()).lower()
-    if name in {"+", "plus"}:
+    if name in {"+", "plus", "k"}:  # "K", "P", "T": KPT boards as often headed by letter as by word
         return "positive"
-    if name in {"-", "minus", "\u0394", "\u03b4", "delta"}:
+    if name in {"-", "minus", "\u0394", "\u03b4", "delta", "p"}:
         return "problem"
+    if name == "t":
+        return "proposal"
     for pat, role in COLUMN_ROLES:
         if pat.search(name):
             return role
