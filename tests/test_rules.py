@@ -127,7 +127,12 @@ def test_normalising_unicode_is_not_reported_as_a_name():
      ("Liked", "positive"), ("Lacked", "problem"), ("Longed for", "proposal"), ("Rose", "positive"),
      ("Thorn", "problem"), ("Bud", "proposal"), ("Keep", "positive"), ("Problem", "problem"), ("Try", "proposal"),
      ("Mad", "problem"), ("Glad", "positive"), ("Delta", "problem"), ("Ideas", "proposal"),
-     ("Action items", "proposal"), ("Worries", "worry"), ("Anchors", "problem"), ("Questions", "other")],
+     ("Action items", "proposal"), ("Worries", "worry"), ("Anchors", "problem"), ("Questions", "other"),
+     # KPT by letter, postmortems, moods, and the languages teams write boards in
+     ("K", "positive"), ("P", "problem"), ("T", "proposal"), ("Contributing Factors", "problem"),
+     ("Humor/Saúde", "worry"), ("Pontos positivos", "positive"), ("Pontos negativos", "problem"),
+     ("Sugestões", "proposal"), ("Lo que no salió bien", "problem"), ("良かったこと", "positive"),
+     ("問題点", "problem"), ("Staying involved", None)],
 )
 def test_column_roles(column, role):
     from facilitator.offline.kinds import column_role

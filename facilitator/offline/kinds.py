@@ -154,7 +154,11 @@ COLUMN_KINDS = ("fear", "positive", "flaw", "other")
 # worry about people (a worry word, a fear cue, the toll on a person, a worry
 # column) gets the higher factor. Chosen on the written set and the real
 # boards' tune slice: against one factor of 0.7 for every card, written fear
-# recall 0.61 -> 0.71 and real flaws called fears 6.1% -> 2.7%.
+# recall 0.61 -> 0.71 and real flaws called fears 6.1% -> 2.7%. Tried 8 when the
+# tune slice grew to 24 boards: real fear recall 0.75 -> 0.88 (one more of 8 fear
+# cards), but written flaws called fears 4.8% -> 6.6% and look-alikes in a worry
+# column ("Afraid the build is flaky again") became fears; one real card is not
+# evidence enough for that, so it stays 4.
 FEAR_PRIOR = 4.0
 FEAR_PRIOR_NO_EVIDENCE = 0.35
 SIGNAL_WEIGHT = 0.25  # binary signals sit beside unit-length embeddings; keep them comparable

@@ -21,7 +21,7 @@ import numpy as np
 
 from facilitator.models import Card, Theme
 from facilitator.offline import lexical
-from facilitator.offline.kinds import KindClassifier, column_role
+from facilitator.offline.kinds import KindClassifier
 from facilitator.offline.steering import ID_LIKE
 from facilitator.scrub import roster_names, without_names
 
@@ -50,21 +50,18 @@ FEAR_SUMMARIES = {
 CARDS_PER_THEME = 3.5
 """Cut at about n/3.5 themes per kind. With the engine's own kinds (ARI, real boards'
 tune slice / written set): 0.31 / 0.38 at 2.5, 0.33 / 0.36 at 3.0, 0.35 / 0.37 at 3.5,
-0.32 / 0.36 at 4.0. Counts transfer between datasets; cosine thresholds do not."""
+0.32 / 0.36 at 4.0. Counts transfer between datasets; cosine thresholds do not. On
+the larger tune slice (24 boards): 0.29 / 0.30 / 0.30 / 0.27 at 2.5 / 3.0 / 3.5 / 4.5.
+Leaning cards under one topic heading together (a committee's column) gave 0.304 vs
+0.302 there and was left out."""
 LEXICAL_WEIGHT = 0.3
 """Share of the lexical channel (TF-IDF over stems) in the similarity. At 3.5 cards per
 theme, 0.3 vs 0 gave real tune ARI 0.35 vs 0.33 and written 0.37 vs 0.37."""
 
 
-COLUMN_WEIGHT = 0.2
-"""Share of "same topic heading" in the similarity (``topic_heading``). Real tune ARI
-0.342 / 0.356 / 0.361 / 0.360 at 0 / 0.1 / 0.2 / 0.3; written 0.367 / 0.366 / 0.363 / 0.360
-(few of its boards have topic headings)."""
-
-
 def cluster_by_size(
     vectors: np.ndarray, per_theme: float = CARDS_PER_THEME, texts: list[str] | None = None,
-    lexical_weight: float = LEXICAL_WEIGHT, topics: list[str | None] | None = None,
+    lexical_weight: float = LEXICAL_WEIGHT,
 ) -> list[int]:
     """Ward clustering into about n/per_theme groups.
 
@@ -82,23 +79,12 @@ def cluster_by_size(
     sim = vectors.astype(np.float64) @ vectors.astype(np.float64).T
     if texts is not None and lexical_weight:
         sim = (1 - lexical_weight) * sim + lexical_weight * lexical.similarity(texts)
-    if topics is not None and COLUMN_WEIGHT:
-        same = np.array([[a is not None and a == b for b in topics] for a in topics], dtype=np.float64)
-        sim = (1 - COLUMN_WEIGHT) * sim + COLUMN_WEIGHT * same
     # For unit vectors sqrt(2 - 2 cos) is the Euclidean distance Ward expects.
     d = np.sqrt(np.clip(2.0 - 2.0 * sim, 0.0, None))
     np.fill_diagonal(d, 0.0)
     k = max(1, int(round(n / per_theme)))
     z = linkage(squareform(d, checks=False), method="ward")
     return _first_seen(fcluster(z, t=k, criterion="maxclust"))
-
-
-def topic_heading(card: Card) -> str | None:
-    """The card's column when it names a topic (a committee, "Planning") rather than a
-    retro prompt ("What went well", "Try"): cards under one topic heading belong together."""
-    if not card.column or column_role(card.column) is not None:
-        return None
-    return card.column.strip().casefold()
 
 
 def _first_seen(labels) -> list[int]:
@@ -179,7 +165,7 @@ def group_cards(
             # and one for the asides, as facilitators group them.
             groups.append((kind, fear_type or None, idx))
             continue
-        labels = cluster_by_size(vectors[idx], texts=[cards[i].text for i in idx], topics=[topic_heading(cards[i]) for i in idx])
+        labels = cluster_by_size(vectors[idx], texts=[cards[i].text for i in idx])
         for lab in sorted(set(labels)):
             groups.append((kind, None, [idx[j] for j, l in enumerate(labels) if l == lab]))
 
