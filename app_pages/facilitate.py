@@ -46,6 +46,13 @@ def live_counts() -> None:
     m2.metric("Cards", c.cards)
     m3.metric("People who wrote cards", c.contributors, help="Counted, never shown per person.")
     m4.metric("Voted", c.voters)
+    # Say early, not only at Publish, when k cannot be reached yet (here, so it follows the counts live).
+    if retro.phase not in ("publish", "published") and c.contributors < retro.k:
+        st.warning(
+            f"So far {c.contributors} {'person has' if c.contributors == 1 else 'people have'} written cards; this "
+            f"retro publishes nothing unless at least {retro.k} do (its anonymity threshold). Invite more people "
+            "before you move on."
+        )
     if svc.watch(retro.id) != (retro.phase, retro.rev):
         st.rerun(scope="app")
 
@@ -175,14 +182,6 @@ def analysis_progress() -> None:
 
 
 phase = retro.phase
-if phase not in ("publish", "published"):
-    # Say early, not only at Publish, when k cannot be reached yet.
-    writers = svc.counts(retro.id).contributors
-    if writers < retro.k:
-        st.warning(
-            f"So far {writers} {'person has' if writers == 1 else 'people have'} written cards; this retro publishes "
-            f"nothing unless at least {retro.k} do (its anonymity threshold). Invite more people before you move on."
-        )
 if phase == "collect":
     st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
     carryover()

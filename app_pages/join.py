@@ -180,9 +180,7 @@ def vote() -> None:
     mine = svc.my_votes(retro.id, token)
     text_of = {c.id: c.text for c in svc.revealed_cards(retro.id)}
     st.subheader(f"Vote: you have {retro.vote_budget} dots")
-    left = retro.vote_budget - sum(mine.values())
-    st.caption("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
-               f"until voting closes. Saved so far: {sum(mine.values())}, {left} {'dot' if left == 1 else 'dots'} left.")
+    note = st.empty()  # filled below, once a submitted form is saved, so it never shows the old count
     with st.form("votes"):
         dots = {}
         for t in a.themes:
@@ -201,6 +199,11 @@ def vote() -> None:
             st.warning(str(e))
         else:
             st.success(f"Saved: {sum(dots.values())} of {retro.vote_budget} dots used.")
+            mine = dict(dots)
+    saved = sum(mine.values())
+    left = retro.vote_budget - saved
+    note.caption("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
+                 f"until voting closes. Saved so far: {saved}, {left} {'dot' if left == 1 else 'dots'} left.")
 
 
 if retro.phase == "collect":

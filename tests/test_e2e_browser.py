@@ -178,6 +178,8 @@ def test_full_retro_in_the_browser(server):
             # 3. Live counts, then reveal: every page follows without reload.
             expect(_metric(fac, "Cards")).to_contain_text("9")
             expect(_metric(fac, "Participants")).to_contain_text("3")
+            # The early k warning follows the counts live: three writers reach k = 3.
+            expect(fac.get_by_text("people have written cards;")).to_have_count(0)
             _shot(fac, "04-console-collect")
             fac.get_by_role("button", name="Next: Reveal the cards").click()
             for p in people:
@@ -214,6 +216,7 @@ def test_full_retro_in_the_browser(server):
                 box.press("Tab")
                 p.get_by_role("button", name="Save my dots").click()
                 expect(p.get_by_text("Saved: 2 of 3 dots used")).to_be_visible()
+                expect(p.get_by_text("Saved so far: 2, 1 dot left.", exact=False)).to_be_visible()
             _shot(people[0], "07-participant-vote")
             expect(_metric(fac, "Voted")).to_contain_text("3")
             fac.get_by_role("button", name="Next: Close voting and discuss").click()
