@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_cards_per_minute: int = Field(
         default=10, gt=0, description="Cards one participant may submit per minute."
     )
+    max_joins_per_minute: int = Field(
+        default=40, gt=0, description="New participants one retro accepts per minute (a room arriving at once fits)."
+    )
     votes_per_participant: int = Field(
         default=3, gt=0, le=20, description="Default dot-voting budget per participant."
     )

@@ -72,6 +72,14 @@ def shape(db: Database) -> dict:
         return out
 
 
+# Columns later revisions add (with defaults): not part of what the baseline held.
+LATER_COLUMNS = frozenset({
+    "approved_by", "approved_at",  # 0002
+    "short_code", "timer_phase", "timer_ends_at", "focus_theme_id", "join_window_start", "join_window_count",
+    "done_phase",  # 0004
+})
+
+
 def rows(db: Database) -> dict[str, list[tuple]]:
     """Every row of every baseline table, as the baseline's columns (later revisions add columns)."""
     with db.engine.connect() as conn:
@@ -82,7 +90,7 @@ def rows(db: Database) -> dict[str, list[tuple]]:
             if t.name not in BASELINE_TABLES or t.name not in present:
                 continue
             cols = [c["name"] for c in insp.get_columns(t.name, schema=db.schema)]
-            keep = [c for c in t.columns if c.name in cols and c.name not in ("approved_by", "approved_at")]
+            keep = [c for c in t.columns if c.name in cols and c.name not in LATER_COLUMNS]
             out[t.name] = [tuple(r) for r in conn.execute(select(*keep).order_by(*t.primary_key.columns))]
         return out
 

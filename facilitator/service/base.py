@@ -64,6 +64,10 @@ class Retro:
     phase: str
     rev: int
     created_on: dt.date
+    short_code: str | None = None
+    timer_phase: str | None = None
+    timer_ends_at: float | None = None
+    focus_theme_id: str | None = None
 
     @property
     def revealed(self) -> bool:
@@ -177,6 +181,8 @@ class ServiceBase:
             columns=tuple(json.loads(r["columns_json"])), register_id=r["register_id"], k=r["k"],
             vote_budget=r["vote_budget"], roster=tuple(json.loads(r["roster_json"] or "[]")),
             owner_email=r["owner_email"], phase=r["phase"], rev=r["rev"], created_on=r["created_on"],
+            short_code=r["short_code"], timer_phase=r["timer_phase"], timer_ends_at=r["timer_ends_at"],
+            focus_theme_id=r["focus_theme_id"],
         )
 
     def _get(self, conn: Connection, retro_id: str) -> Retro:

@@ -30,6 +30,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -94,6 +95,15 @@ retros = Table(
     Column("rev", Integer, nullable=False, default=0),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("created_on", Date, nullable=False),
+    # The meeting (revision 0004): a short code to type in, the phase timer, the
+    # theme on screen in Discuss, and the join rate-limit window (one overwritten pair).
+    Column("short_code", String(8), nullable=True),
+    Column("timer_phase", String(16), nullable=True),
+    Column("timer_ends_at", Float, nullable=True),
+    Column("focus_theme_id", String(64), nullable=True),
+    Column("join_window_start", Float, nullable=False, default=0.0, server_default="0"),
+    Column("join_window_count", Integer, nullable=False, default=0, server_default="0"),
+    Index("ix_retros_short_code", "short_code", unique=True),
 )
 
 participants = Table(
@@ -104,6 +114,8 @@ participants = Table(
     # Rate limit window: one overwritten pair per participant, never per card.
     Column("window_start", Float, nullable=False, default=0.0),
     Column("window_count", Integer, nullable=False, default=0),
+    # "I'm done" for the phase it was said in (revision 0004); a count, never shown per person.
+    Column("done_phase", String(16), nullable=True),
 )
 
 cards = Table(

@@ -139,6 +139,18 @@ class ParticipationMixin(ServiceBase):
                     f"This retro already has {joined} participants, its limit; ask the facilitator to start another "
                     "retro for a group this large."
                 )
+            # Joins per retro per minute: one overwritten window on the retro row (which this
+            # transaction holds locked), so a script cannot mint participants to reach k.
+            now = self.clock()
+            start, count = conn.execute(
+                select(t.retros.c.join_window_start, t.retros.c.join_window_count).where(t.retros.c.id == retro_id)
+            ).one()
+            if now - (start or 0.0) >= 60:
+                start, count = now, 0
+            if count >= self.settings.max_joins_per_minute:
+                raise LimitReached("Many people are joining this retro at once. Wait a minute, then open the link again.")
+            conn.execute(update(t.retros).where(t.retros.c.id == retro_id)
+                         .values(join_window_start=start, join_window_count=count + 1))
             conn.execute(insert(t.participants).values(retro_id=retro_id, tag=tag, window_start=0.0, window_count=0))
 
     def is_participant(self, retro_id: str, token: str) -> bool:

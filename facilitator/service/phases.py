@@ -89,6 +89,8 @@ class PhasesMixin(ServiceBase):
                 )
             if to_phase == "review":
                 conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id))
+            # "I'm done" was said about the phase being left; in the phase gone back to, nobody is done yet.
+            conn.execute(update(t.participants).where(t.participants.c.retro_id == retro_id).values(done_phase=None))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase=to_phase, rev=retro.rev + 1))
             return self._get(conn, retro_id)
 

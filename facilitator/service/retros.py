@@ -56,6 +56,7 @@ from facilitator.service.base import (
     new_token,
 )
 from facilitator.service.gaps import CarriedAnswer, GapsMixin
+from facilitator.service.meeting import SHORT_ALPHABET, SHORT_LEN, Done, MeetingMixin
 from facilitator.service.participation import ParticipationMixin
 from facilitator.service.phases import FORMATS, PHASE_LABELS, PhasesMixin
 from facilitator.service.publication import PublicationMixin
@@ -66,7 +67,7 @@ from facilitator.service.votes import VotesMixin
 
 class RetroService(
     RegistersMixin, RolesMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin,
-    GapsMixin,
+    GapsMixin, MeetingMixin,
 ):
     """The whole service API; each part lives in the module named for its noun."""
 
@@ -86,7 +87,7 @@ def open_database(settings):
 
 
 __all__ = [
-    "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CarriedAnswer", "CardView", "Counts", "Created",
+    "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CarriedAnswer", "Done", "SHORT_ALPHABET", "SHORT_LEN", "CardView", "Counts", "Created",
     "LimitReached", "NotAllowed", "Publication", "RegisterInfo", "Retro", "RetroNotFound", "RetroService", "new_token",
     "database_key", "open_database", "ROLES",
 ]
