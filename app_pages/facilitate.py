@@ -14,11 +14,13 @@ from app_ui.common import (
     runner,
     summary_link,
 )
+from app_ui.meeting import focus_panel, qr_png, timer, timer_controls
 from app_ui.publish_panel import publish_panel
 from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
 from facilitator.publishing.gaps import ANSWER_WORDS
 from facilitator.publishing.exports import ordered_by_votes
+from facilitator.service.meeting import DONE_PHASES, TIMER_PHASES
 from facilitator.service.phases import BACK_TO, PHASE_LABELS
 from facilitator.service.retros import PHASES
 
@@ -27,12 +29,17 @@ svc, retro, key = facilitator_retro()
 st.title(md(retro.title))
 st.caption(f"Team {md(retro.team)} · anonymity threshold k = {retro.k} · {retro.vote_budget} dots per participant")
 phase_bar(retro.phase)
+timer(svc, retro)
 
 # Collapsed, and the key only behind an explicit toggle: this is the screen
 # most likely to be projected to the room.
 with st.expander("Links", expanded=False):
     st.markdown("Participant link (share it):")
     st.code(join_link(retro), language=None)
+    short = svc.short_code(retro.id)
+    q1, q2 = st.columns([1, 2])
+    q1.image(qr_png(join_link(retro)), caption="Scan to join", width=180)
+    q2.markdown(f"Or open the Join page and type the code **{short[:3]} {short[3:]}**")
     if key and st.toggle("Show my facilitator link (keep it private; don't project it)", key="show_fac_link",
                          value=False):
         st.code(facilitator_link(retro.id, key), language=None)
@@ -46,6 +53,9 @@ def live_counts() -> None:
     m2.metric("Cards", c.cards)
     m3.metric("People who wrote cards", c.contributors, help="Counted, never shown per person.")
     m4.metric("Voted", c.voters)
+    if retro.phase in DONE_PHASES:
+        d = svc.done_count(retro.id)
+        st.caption(f"{d.done} of {d.of} {'says' if d.done == 1 else 'say'} they are done with {PHASE_LABELS[retro.phase]}.")
     # Say early, not only at Publish, when k cannot be reached yet (here, so it follows the counts live).
     if retro.phase not in ("publish", "published") and c.contributors < retro.k:
         st.warning(
@@ -97,6 +107,14 @@ if back:
         for to in back:
             note = " (the votes are cleared: the themes may change)" if to == "review" else ""
             st.button(f"Back to {PHASE_LABELS[to]}{note}", key=f"back:{to}", on_click=go_back, args=(to,))
+def safely(action, *args) -> None:
+    """A button callback: a refusal becomes a one-line message on the next run, never a traceback."""
+    try:
+        action(*args)
+    except FacilitatorError as e:
+        st.session_state["phase_error"] = str(e)
+
+
 if err := st.session_state.pop("phase_error", None):
     st.warning(err)
 
@@ -118,7 +136,7 @@ def carryover() -> None:
                         f"{a.answered_on:%Y-%m-%d}: {md(a.text)}")
                 if not it.reviewed_here:
                     c1.button("Close this action with the owner's answer", key=f"close:{it.id}",
-                              on_click=svc.mark_action, args=(retro.id, it.id, "done"))
+                              on_click=safely, args=(svc.mark_action, retro.id, it.id, "done"))
             if it.reviewed_here:
                 c2.markdown(f"Marked **{it.status}**")
             choice = c2.segmented_control("Status", ["done", "dropped", "carried"], key=f"item:{it.id}",
@@ -182,6 +200,8 @@ def analysis_progress() -> None:
 
 
 phase = retro.phase
+if phase in TIMER_PHASES:
+    timer_controls(svc, retro)
 if phase == "collect":
     st.info("Cards stay hidden (from you too) until you reveal them. Counts above update live.")
     carryover()
@@ -201,10 +221,16 @@ elif phase == "vote":
 elif phase == "discuss":
     a = svc.analysis(retro.id).current
     votes = svc.vote_totals(retro.id)
+    register = svc.register_info(retro.register_id).register if retro.register_id else None
+    focus_panel(retro, a, register)
+    if retro.focus_theme_id:
+        st.button("Stop showing it", key="focus_clear", on_click=safely, args=(svc.set_focus, retro.id, None))
     st.subheader("Results: most voted first")
     for t, n in ordered_by_votes(a, votes):
         with st.container(border=True):
             st.markdown(f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards · **{n} dots**")
+            if t.id != retro.focus_theme_id:
+                st.button("Show to everyone", key=f"focus:{t.id}", on_click=safely, args=(svc.set_focus, retro.id, t.id))
             for x in a.actions:
                 if t.id in x.theme_ids:
                     st.caption(f"Action: {md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}")

@@ -15,6 +15,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from app_ui.common import board, md, phase_bar, service, settings, watch_and_rerun
+from app_ui.meeting import done_toggle, focus_panel, timer
 from facilitator.errors import FacilitatorError
 from facilitator.publishing.exports import ordered_by_votes
 from facilitator.service.retros import RetroNotFound, new_token
@@ -25,9 +26,13 @@ s = settings()
 code = st.query_params.get("code", "")
 if not code:
     st.title("Join a retrospective")
-    entered = st.text_input("Join code (from your facilitator's link)", key="join_code")
+    entered = st.text_input("Code (the six letters on the facilitator's screen, or the code from the link)",
+                            key="join_code")
     if st.button("Join", type="primary", key="join_btn") and entered.strip():
-        st.query_params["code"] = entered.strip()
+        try:
+            st.query_params["code"] = svc.by_short_code(entered).join_code
+        except RetroNotFound:
+            st.query_params["code"] = entered.strip()  # the code of a join link
         st.rerun()
     st.stop()
 
@@ -85,6 +90,7 @@ st.title(md(retro.title))
 st.caption(f"Team {md(retro.team)} · anonymous: your name is never stored with your cards")
 phase_bar(retro.phase)
 watch_and_rerun(svc, retro)
+timer(svc, retro)
 
 
 def _submit_card() -> None:
@@ -124,6 +130,7 @@ def collect() -> None:
         st.warning(err)
     if st.session_state.pop("card_added", False):
         st.toast("Card added")
+    done_toggle(svc, retro, token)
     if not mine:
         return
     st.subheader("Your cards")
@@ -204,6 +211,7 @@ def vote() -> None:
     left = retro.vote_budget - saved
     note.caption("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
                  f"until voting closes. Saved so far: {saved}, {left} {'dot' if left == 1 else 'dots'} left.")
+    done_toggle(svc, retro, token)
 
 
 if retro.phase == "collect":
@@ -225,5 +233,8 @@ elif retro.phase == "vote":
 elif retro.phase in ("discuss", "publish"):
     if retro.phase == "publish":
         st.info("The facilitator is preparing the summary for publication.")
+    else:
+        register = svc.register_info(retro.register_id).register if retro.register_id else None
+        focus_panel(retro, svc.analysis(retro.id).current, register)
     st.subheader("Results: most voted first")
     themes_view(with_votes=True)

@@ -135,3 +135,63 @@ def test_unknown_code_and_published_retro():
     svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)
     at = app_page("join", code=c.join_code).run()
     assert "published" in at.success[0].value
+
+
+def test_the_short_code_the_timer_and_i_m_done():
+    from tests.test_app_facilitator import _console
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=2)
+    console = _console(c).run()
+    short = svc.short_code(c.retro_id)
+    assert any(f"**{short[:3]} {short[3:]}**" in m.value for m in console.markdown)  # on the console
+    assert console.get("image")  # the QR code of the join link
+    # A participant types the short code, in lower case with a space, on the Join page.
+    me = app_page("join").run()
+    me.text_input(key="join_code").input(f"{short[:3].lower()} {short[3:].lower()}")
+    me.button(key="join_btn").click().run()
+    assert not me.exception and me.query_params["code"] == c.join_code
+    me.run()
+    assert svc.counts(c.retro_id).participants == 3
+    # The facilitator starts a 5-minute timer: every page shows it.
+    console.number_input(key="timer_minutes").set_value(5)
+    console.button(key="timer:Start the timer").click().run()
+    assert not console.exception
+    me.run()
+    shown = [m.value for m in me.markdown if "left in Collect (blind)" in m.value]
+    assert shown and shown[0].startswith(("**⏱ 5:00**", "**⏱ 4:5")), shown
+    # "I'm done": a count on the console, never who.
+    me.button(key="done:collect").click().run()
+    assert svc.done_count(c.retro_id).done == 1
+    console.run()
+    assert any(x.value == "1 of 3 says they are done with Collect (blind)." for x in console.caption)
+    me.button(key="done:collect").click().run()
+    assert svc.done_count(c.retro_id).done == 0
+
+
+def test_the_presenter_focus_reaches_every_page_with_the_answer_and_the_clause():
+    import datetime as dt
+
+    from facilitator.service import review
+    from tests.test_app_facilitator import _console
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="discuss")
+    a = svc.analysis(c.retro_id).current
+    fear = next(t for t in a.themes if t.kind == "fear")
+    reg = svc.register_info(svc.get(c.retro_id).register_id).register
+    from facilitator.text import clauses
+
+    clause = clauses(reg.get("BL-1").text)[0]
+    svc.edit_analysis(c.retro_id, review.set_coverage, fear.id, status="partial", commitment_ids=["BL-1"],
+                      quotes=[("BL-1", clause)], rationale="Only incidents are covered.", register=reg,
+                      today=dt.date.today())
+    console = _console(c).run()
+    console.button(key=f"focus:{fear.id}").click().run()
+    assert not console.exception and svc.get(c.retro_id).focus_theme_id == fear.id
+    me = _join(c.join_code)
+    assert "Now discussing" in [x.value for x in me.caption]
+    assert any(w.value == "Partly covered" for w in me.warning)
+    assert any(clause[:40] in m.value and "BL-1" in m.value for m in me.markdown)
+    console.button(key="focus_clear").click().run()
+    assert svc.get(c.retro_id).focus_theme_id is None
