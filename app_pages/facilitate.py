@@ -230,7 +230,7 @@ elif phase == "discuss":
         with st.container(border=True):
             st.markdown(f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards · **{n} dots**")
             if t.id != retro.focus_theme_id:
-                st.button("Show to everyone", key=f"focus:{t.id}", on_click=safely, args=(svc.set_focus, retro.id, t.id))
+                st.button(f"Show to everyone: {md(t.label)}", key=f"focus:{t.id}", on_click=safely, args=(svc.set_focus, retro.id, t.id))
             for x in a.actions:
                 if t.id in x.theme_ids:
                     st.caption(f"Action: {md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}")

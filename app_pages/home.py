@@ -8,10 +8,12 @@ from app_ui.common import (
     logged_in_email,
     login_required,
     md,
+    remembered_retros,
     service,
     settings,
 )
 from facilitator.errors import FacilitatorError
+from facilitator.service.phases import PHASE_LABELS
 from facilitator.service.retros import FORMATS
 
 svc = service()
@@ -92,13 +94,14 @@ if submitted:
         st.rerun()
 
 email = logged_in_email()
-if email:
-    mine = svc.list_retros(owner_email=email)
-    if mine:
-        st.subheader("Your retros")
-        for r in mine[:20]:
-            st.page_link("app_pages/facilitate.py", label=md(f"{r.title} · {r.team} · {r.phase}"),
-                         query_params={"retro": r.id})
+mine = svc.list_retros(owner_email=email) if email else remembered_retros(svc)
+if mine:
+    # With login: the retros this facilitator created. Without: the ones this browser
+    # opened with their facilitator link (the key is kept in a cookie), a way back in.
+    st.subheader("Your retros" if email else "Your retros on this browser")
+    for r in mine[:20]:
+        st.page_link("app_pages/facilitate.py", label=md(f"{r.title} · {r.team} · {PHASE_LABELS[r.phase]}"),
+                     query_params={"retro": r.id})
 
 st.divider()
 c1, c2, c3 = st.columns(3)

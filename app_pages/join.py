@@ -8,13 +8,11 @@ and edit those cards before reveal) nor written to it. On a shared device,
 "Not you?" starts a new participant.
 """
 
-import re
 import uuid
 
 import streamlit as st
-import streamlit.components.v1 as components
 
-from app_ui.common import board, md, phase_bar, service, settings, watch_and_rerun
+from app_ui.common import board, cookie_secret, md, phase_bar, service, set_cookie_once, settings, watch_and_rerun
 from app_ui.meeting import done_toggle, focus_panel, timer
 from facilitator.errors import FacilitatorError
 from facilitator.publishing.exports import ordered_by_votes
@@ -47,30 +45,14 @@ except RetroNotFound as e:
 # address, where whoever hands out a link could pre-set it. The server only
 # stores a salted hash of it.
 COOKIE = f"retro_p_{retro.id}"
-_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
-
-
-def _cookie_token() -> str | None:
-    value = st.context.cookies.get(COOKIE)
-    return value if isinstance(value, str) and _TOKEN_SHAPE.fullmatch(value) else None
-
 
 if st.session_state.pop(f"fresh:{retro.id}", False):  # "Not you? Start as a new participant"
     st.session_state.pop(f"token:{retro.id}", None)
     token = new_token()
 else:
-    token = st.session_state.get(f"token:{retro.id}") or _cookie_token() or new_token()
+    token = st.session_state.get(f"token:{retro.id}") or cookie_secret(COOKIE) or new_token()
 st.session_state[f"token:{retro.id}"] = token
-if _cookie_token() != token and st.session_state.get(f"cookie_set:{retro.id}") != token:
-    # Set by the app in the browser (a day, this site only); a component's frame shares the page's origin.
-    # Once per session: the page reruns every few seconds to follow the phase, and the
-    # cookies it reads only change when the browser reconnects.
-    st.session_state[f"cookie_set:{retro.id}"] = token
-    components.html(
-        f"<script>const s = location.protocol === 'https:' ? '; Secure' : '';"
-        f"window.parent.document.cookie = '{COOKIE}={token}; path=/; max-age=86400; SameSite=Strict' + s;</script>",
-        height=0,
-    )
+set_cookie_once(COOKIE, token, 86400)  # a day
 if "me" in st.query_params:  # links from older versions carried it: drop, never adopt
     del st.query_params["me"]
 

@@ -6,9 +6,11 @@ the analysis engine, which are safe to share between sessions.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit
 
 import streamlit as st
+import streamlit.components.v1 as components
 
 from facilitator.errors import FacilitatorError
 from facilitator.scrub import safe_markdown_text
@@ -116,14 +118,53 @@ def login_required() -> bool:
     return True
 
 
+_SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,64}")
+FACILITATOR_COOKIE = "retro_f_"  # + retro id: the facilitator key, kept by this browser
+
+
+def cookie_secret(name: str) -> str | None:
+    """A secret the app set in this browser's cookie ``name``, if it has the shape of one."""
+    value = st.context.cookies.get(name)
+    return value if isinstance(value, str) and _SECRET_SHAPE.fullmatch(value) else None
+
+
+def set_cookie_once(name: str, value: str, max_age_s: int) -> None:
+    """Set a cookie from the app (this site only, Strict, Secure over https); a component's
+    frame shares the page's origin. Once per session: pages rerun every few seconds, and
+    the cookies a session reads only change when the browser reconnects."""
+    if cookie_secret(name) == value or st.session_state.get(f"cookie_set:{name}") == value:
+        return
+    st.session_state[f"cookie_set:{name}"] = value
+    components.html(
+        f"<script>const s = location.protocol === 'https:' ? '; Secure' : '';"
+        f"window.parent.document.cookie = '{name}={value}; path=/; max-age={max_age_s}; SameSite=Strict' + s;</script>",
+        height=0,
+    )
+
+
+def remembered_retros(svc: RetroService) -> list[Retro]:
+    """Retros this browser facilitates (their key is in a cookie and still valid), newest first."""
+    out = []
+    for name in list(st.context.cookies):
+        if name.startswith(FACILITATOR_COOKIE) and (key := cookie_secret(name)):
+            rid = name[len(FACILITATOR_COOKIE):]
+            try:
+                if svc.check_key(rid, key):
+                    out.append(svc.get(rid))
+            except RetroNotFound:
+                continue
+    return sorted(out, key=lambda r: (r.created_on, r.id), reverse=True)
+
+
 def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
     """The retro of a facilitator page, or stop the page with a clear message.
 
-    Access is the secret link (``?retro=…&key=…``) or, with
-    RETRO_FACILITATOR_LOGIN, a logged-in facilitator who created the retro."""
+    Access is the secret link (``?retro=…&key=…``), the key this browser kept
+    in a cookie when it last opened that link (a way back without login), or,
+    with RETRO_FACILITATOR_LOGIN, a logged-in facilitator who created the retro."""
     svc = service()
     retro_id = st.query_params.get("retro", "")
-    key = st.query_params.get("key") or None
+    key = st.query_params.get("key") or (cookie_secret(FACILITATOR_COOKIE + retro_id) if retro_id else None)
     if not retro_id:
         st.warning("This page needs the facilitator link you got when you created the retro.")
         st.page_link("app_pages/home.py", label="Start a new retro", icon=":material/add_circle:")
@@ -142,6 +183,8 @@ def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
     if not ok:
         st.error("This facilitator link is not valid (the key is missing or wrong). Use the link you got when you created the retro.")
         st.stop()
+    if key and svc.check_key(retro_id, key):
+        set_cookie_once(FACILITATOR_COOKIE + retro_id, key, 30 * 86400)  # "Retros on this browser" on the home page
     return svc, retro, key
 
 

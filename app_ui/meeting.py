@@ -79,7 +79,9 @@ def focus_panel(retro: Retro, analysis, register) -> None:
         cov = next((c for c in analysis.coverage if c.theme_id == t.id), None)
         if t.kind == "fear" and cov is not None:
             show = {"covered": st.success, "partial": st.warning, "needs_review": st.info}.get(cov.status, st.error)
-            show(STATUS_WORDS[cov.status])
+            # The participants' words: the candidates the facilitator reads are not on this screen.
+            show(STATUS_WORDS[cov.status] if cov.status != "needs_review"
+                 else "Not decided yet: the facilitator is checking the related commitments.")
             for q in cov.quotes:
                 c = register.get(q.commitment_id) if register else None
                 st.markdown(f"> {md(q.text)}\n>\n> — {md(q.commitment_id)}" + (f" ({md(c.title)})" if c else ""))

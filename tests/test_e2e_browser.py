@@ -144,10 +144,19 @@ def test_full_retro_in_the_browser(server):
             # 2. Three participants join (separate contexts) and write blind.
             people = []
             for n, cards in enumerate(CARDS):
-                ctx = watch(browser.new_context(viewport={"width": 1100, "height": 900}))
+                # The third participant is on a phone (390 x 844, touch), the first on a slow network.
+                phone = n == 2
+                ctx = watch(browser.new_context(viewport={"width": 390, "height": 844} if phone else
+                                                {"width": 1100, "height": 900}, is_mobile=phone, has_touch=phone))
                 p = ctx.new_page()
                 p.goto(join)
                 expect(p.get_by_text("Write your cards")).to_be_visible()
+                if n == 0:  # loaded; from now on every message takes 0.4 s each way
+                    cdp = ctx.new_cdp_session(p)
+                    cdp.send("Network.enable")
+                    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 400,
+                                                                  "downloadThroughput": 200_000,
+                                                                  "uploadThroughput": 100_000})
                 for column, text in cards:
                     if column != "Went well":
                         p.get_by_role("combobox", name="Column").first.click()
@@ -163,6 +172,14 @@ def test_full_retro_in_the_browser(server):
             # Blind: participant 0 does not see participant 1's card.
             expect(people[0].get_by_text(CARDS[1][0][1])).to_have_count(0)
             _shot(people[0], "03-participant-collect")
+            _shot(people[2], "03b-participant-phone")
+            # A paste over the limit is refused with a message and stays in the box (nothing stored).
+            box = people[1].get_by_role("textbox", name="Your card")
+            box.fill("x" * 501)
+            people[1].get_by_role("button", name="Add card").click()
+            expect(people[1].get_by_text("Shorten it").first).to_be_visible()
+            expect(box).to_have_value("x" * 501)
+            box.fill("")
             # Edit own card before reveal.
             people[2].get_by_role("button", name="Edit").first.click()
             people[2].get_by_role("textbox", name="Card", exact=True).fill("Pair programming on the API made the migration smooth and fun.")
@@ -175,9 +192,21 @@ def test_full_retro_in_the_browser(server):
             expect(people[1].get_by_test_id("stText").filter(has_text=CARDS[1][0][1])).to_be_visible()
             expect(people[1].get_by_role("button", name="Edit").first).to_be_visible()
 
-            # 3. Live counts, then reveal: every page follows without reload.
+            # 3. Live counts, a timer and "I'm done", then reveal: every page follows without reload.
             expect(_metric(fac, "Cards")).to_contain_text("9")
             expect(_metric(fac, "Participants")).to_contain_text("3")
+            fac.get_by_role("button", name="Start the timer").click()
+            for p in people:
+                expect(p.get_by_text("left in Collect (blind)")).to_be_visible(timeout=10_000)
+            people[2].get_by_role("button", name="I'm done").tap()
+            expect(fac.get_by_text("1 of 3 says they are done with Collect (blind).")).to_be_visible(timeout=10_000)
+            # A second facilitator tab, opened from the home page's "Your retros on this browser"
+            # (the key kept in a cookie: a way back in without the link), follows the phase too.
+            fac2 = fac_ctx.new_page()
+            fac2.goto(server + "/")
+            fac2.get_by_role("link", name=re.compile("Sprint 42 retrospective")).click()
+            expect(fac2.get_by_role("heading", name="Sprint 42 retrospective")).to_be_visible()
+            assert "key=" not in fac2.url
             # The early k warning follows the counts live: three writers reach k = 3.
             expect(fac.get_by_text("people have written cards;")).to_have_count(0)
             _shot(fac, "04-console-collect")
@@ -185,6 +214,8 @@ def test_full_retro_in_the_browser(server):
             for p in people:
                 # .first: while a rerun repaints, Streamlit can briefly show the old and the new element.
                 expect(p.get_by_text(CARDS[1][0][1]).first).to_be_visible(timeout=10_000)
+            expect(fac2.get_by_text(CARDS[1][0][1]).first).to_be_visible(timeout=10_000)
+            fac2.close()
             _shot(people[1], "05-participant-reveal")
 
             # 4. Analyse in the background, with visible progress.
@@ -207,7 +238,14 @@ def test_full_retro_in_the_browser(server):
             for p in people:
                 expect(p.get_by_text("reviewing the themes")).to_be_visible(timeout=10_000)
 
-            # 5. Vote.
+            # 5. Vote (after going back once: Vote -> Review is allowed, and pages follow).
+            fac.get_by_role("button", name="Next: Open voting").click()
+            expect(people[0].get_by_text("you have 3 dots")).to_be_visible(timeout=10_000)
+            expect(fac.get_by_text("Participants are voting")).to_be_visible()
+            fac.get_by_role("button", name="Back to Review", exact=True).click()  # a popover that asks first
+            fac.get_by_role("button", name=re.compile(r"^Back to Review \(the votes are cleared")).click()
+            expect(fac.get_by_text("Review the analysis")).to_be_visible()
+            expect(people[0].get_by_text("reviewing the themes")).to_be_visible(timeout=10_000)
             fac.get_by_role("button", name="Next: Open voting").click()
             for p in people:
                 expect(p.get_by_text("you have 3 dots")).to_be_visible(timeout=10_000)
@@ -222,6 +260,13 @@ def test_full_retro_in_the_browser(server):
             fac.get_by_role("button", name="Next: Close voting and discuss").click()
             expect(fac.get_by_text("Results: most voted first")).to_be_visible()
             expect(people[0].get_by_text("6 dots")).to_be_visible(timeout=10_000)
+            # The presenter focus: the facilitator puts the fear on every screen, with its answer.
+            fac.get_by_role("button", name="Show to everyone: Fear of automation or AI replacing roles").click()
+            for p in people:
+                expect(p.get_by_text("Now discussing")).to_be_visible(timeout=10_000)
+            expect(people[2].get_by_role("heading", name="Fear of automation or AI replacing roles")).to_be_visible()
+            people[2].get_by_text("Now discussing").scroll_into_view_if_needed()
+            _shot(people[2], "07b-phone-focus")
 
             # 6. Publish gate: preview, approval, publish.
             fac.get_by_role("button", name="Next: Prepare the summary").click()
