@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         default=60, gt=0, description="Browser sessions that may join one retro (bounds what reloads can inflate)."
     )
     min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
-    top_k: int = Field(default=4, gt=0, description="Commitment passages retrieved per fear.")
+    top_k: int = Field(default=5, gt=0, description="Candidate commitments shown per fear.")
     # --- the browser app (facilitator.service.retros, app.py) ---
     max_cards_per_minute: int = Field(
         default=10, gt=0, description="Cards one participant may submit per minute."
