@@ -12,12 +12,14 @@ from app_ui.common import (
     md,
     phase_bar,
     runner,
+    settings,
     summary_link,
 )
 from app_ui.meeting import focus_panel, qr_png, timer, timer_controls
 from app_ui.publish_panel import publish_panel
 from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
+from facilitator.offline.languages import offline_language_note
 from facilitator.publishing.gaps import ANSWER_WORDS
 from facilitator.publishing.exports import ordered_by_votes
 from facilitator.service.meeting import DONE_PHASES, TIMER_PHASES
@@ -207,6 +209,13 @@ if phase == "collect":
     carryover()
     team_gaps()
 elif phase == "reveal":
+    if settings().engine == "local":  # said before the analysis runs, not after
+        note = st.session_state.get(f"language_note:{retro.id}", "unset")
+        if note == "unset":
+            note = offline_language_note([c.text for c in svc.revealed_cards(retro.id)])
+            st.session_state[f"language_note:{retro.id}"] = note
+        if note:
+            st.warning(note)
     board(svc, retro)
 elif phase == "analyse":
     analysis_progress()

@@ -288,3 +288,21 @@ def test_publish_has_a_way_back():
     at = _console(c).run()
     at.button(key="back:review").click().run()
     assert not at.exception and svc.get(c.retro_id).phase == "review"
+
+
+def test_the_facilitator_is_told_before_analysis_when_the_cards_are_not_in_english():
+    from facilitator.offline.languages import board_language, offline_language_note
+    from facilitator.service.retros import new_token
+
+    assert board_language(["Con el nuevo voicebot, ¿cuántos puestos van a quedar?"])[0] == "es"
+    assert offline_language_note(["Deploys wait for a manual approval", "Pairing went well", "CI is flaky"]) is None
+    svc = make_service()
+    c = svc.create_retro(team="T", title="KPT", columns=["Keep", "Problem", "Try"], register_id=None, k=3)
+    for text in ("ピザうまかった", "運営チームで情報共有が全くされていなかった", "もう少し早めに色々準備する",
+                 "誰が誰だかわからなかった。名札があると良さそう"):
+        tok = new_token()
+        svc.join(c.retro_id, tok)
+        svc.add_card(c.retro_id, tok, "Problem", text, new_token())
+    svc.advance(c.retro_id, "reveal")
+    at = _console(c).run()
+    assert any(w.value.startswith("Most cards are in Japanese.") for w in at.warning), [w.value for w in at.warning]

@@ -21,7 +21,7 @@ from facilitator.errors import ConfigError
 from facilitator.models import Card, CardSet
 from facilitator.settings import Settings
 
-from .llm_fakes import ANTHROPIC_URL, OPENAI_URL, FakeProvider, drafted_kinds, good_answer, move_cards
+from .llm_fakes import ANTHROPIC_URL, OPENAI_URL, FakeProvider, drafted_kinds, good_answer, messages_of, move_cards
 
 TODAY = dt.date(2025, 11, 1)
 OPENAI = "openai/gpt-4o-mini"
@@ -887,3 +887,33 @@ def test_eval_runner_drives_the_model_engine(wire, make_engine):
     inj, inj_rows = run_injection(engine)
     assert all("engine raised" not in r["reason"] for r in inj_rows)
     assert 0.0 <= inj["injection_pass_rate"] <= 1.0
+
+
+def test_the_model_writes_in_the_language_of_the_cards(wire, make_engine, demo_register):
+    """Every task tells the model to write in the cards' language, and what it writes
+    in that language (labels, summaries, rationales, action titles) is kept as written."""
+    cards = CardSet(cards=[
+        Card(id="s1", text="Los despliegues a staging siguen esperando una aprobación manual", column="Mejorar"),
+        Card(id="s2", text="La aprobación manual de staging retrasa cada despliegue medio día", column="Mejorar"),
+        Card(id="s3", text="Tengo miedo de que el bot de rutas haga desaparecer mi puesto", column="Miedos"),
+    ])
+
+    def spanish(body, default):
+        data = json.loads(default)
+        for t in data.get("themes", []):
+            t["label"], t["summary"] = "Aprobaciones manuales lentas", "Las tarjetas hablan de esperas por aprobaciones."
+        for c in data.get("coverage", []):
+            c["rationale"] = "Responde a una parte del miedo; el alcance limita el resto."
+        for a in data.get("actions", []):
+            a["title"] = "Pedir al responsable una respuesta por escrito"
+        return json.dumps(data)
+
+    fake = openai(wire)
+    fake.queue(spanish, spanish, spanish)
+    a = make_engine().analyze(cards, demo_register, today=TODAY)
+    assert a.meta.engine == "llm" and not a.meta.fallback_reason
+    systems = [m["content"] for b in fake.bodies for m in messages_of(b) if m["role"] == "system"]
+    assert len(systems) == 3 and all("language" in s for s in systems), systems
+    assert {t.label for t in a.themes} == {"Aprobaciones manuales lentas"}
+    assert all(c.rationale.startswith("Responde a una parte") for c in a.coverage)
+    assert a.actions and all(x.title == "Pedir al responsable una respuesta por escrito" for x in a.actions)
