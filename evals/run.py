@@ -6,8 +6,9 @@ Runs, through one engine, side by side:
 - ``real_tune`` and ``real_holdout``: real public boards, in the two slices of
   their fixed split (the holdout slice is never used for tuning; see
   ``evals/dataset.py``);
-- ``coverage_written`` and ``coverage_heldout``: fear statements against two
-  registers (the second is never tuned on);
+- ``coverage_written``, ``coverage_heldout`` and ``coverage_heldout3``: fear
+  statements against three registers (the third is never tuned on; the second was
+  used to choose how many candidates are shown);
 - ``injection``: hostile cards added to a written retro.
 
 Each set is scored next to naive baselines; metrics are named ``set.metric``.
@@ -240,7 +241,7 @@ def run(engine, engine_label: str, sets: tuple[str, ...] | None = None) -> dict:
     """Run the named sets (all by default) and return one report."""
     t0 = time.perf_counter()
     register = load_register()
-    wanted = sets or (*GROUPING_SETS, "coverage_written", "coverage_heldout", "injection")
+    wanted = sets or (*GROUPING_SETS, "coverage_written", "coverage_heldout", "coverage_heldout3", "injection")
     metrics: dict = {}
     baselines: dict = {}
     details: dict = {}
@@ -317,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="exit 1 when a metric crosses its threshold")
     ap.add_argument("--save-baseline", action="store_true", help="write this run's report as the new baseline")
     ap.add_argument("--sets", help="comma-separated sets to run (default all): "
-                    + ", ".join([*GROUPING_SETS, "coverage_written", "coverage_heldout", "injection"]))
+                    + ", ".join([*GROUPING_SETS, "coverage_written", "coverage_heldout", "coverage_heldout3", "injection"]))
     args = ap.parse_args(argv)
 
     from facilitator.errors import FacilitatorError
