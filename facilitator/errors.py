@@ -24,3 +24,7 @@ class ModelOutputError(FacilitatorError):
 
 class ModelCallError(FacilitatorError):
     """The provider could not be reached in time (timeout, 5xx, budget)."""
+
+
+class DatabaseUnavailable(FacilitatorError):
+    """The database did not answer (restarting, locked, read-only, unreachable)."""

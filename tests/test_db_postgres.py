@@ -55,3 +55,55 @@ def test_nul_in_a_card_or_a_link_is_a_message_not_a_driver_error_on_postgres(pg_
         svc.by_join_code("\x00")
     with pytest.raises(RetroNotFound):
         svc.get("abc\x00")
+
+
+def test_an_unreachable_database_is_one_line_and_try_again():
+    from facilitator.errors import DatabaseUnavailable
+
+    db = Database("postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2")
+    with pytest.raises(DatabaseUnavailable, match="nothing you typed is lost. Try again") as err:
+        with db.read() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    assert "\n" not in str(err.value) and "127.0.0.1" not in str(err.value)
+
+
+def _restart_postgres() -> None:
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    versions = sorted(Path("/etc/postgresql").glob("*/main")) if Path("/etc/postgresql").exists() else []
+    if not shutil.which("pg_ctlcluster") or not versions:
+        pytest.skip("pg_ctlcluster is not available to restart the server")
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1].parent.name, "main", "restart"],
+                   check=True, capture_output=True, timeout=60)
+
+
+def test_a_postgres_restart_during_a_retro_loses_nothing(pg_service):
+    """The server restarts mid-collect: every stored card survives, a submission that
+    fails while it is down is one line and stored exactly once when retried, and the
+    pool's dead connections are replaced (pre-ping) without anyone noticing."""
+    import os
+    import time
+
+    from facilitator.errors import DatabaseUnavailable
+    from facilitator.service.retros import new_token
+
+    if os.geteuid() != 0:
+        pytest.skip("restarting the local PostgreSQL needs root")
+    svc = pg_service
+    c, tokens = seeded_retro(svc, people=3, to_phase="collect")
+    n_before = svc.counts(c.retro_id).cards
+    _restart_postgres()
+    key = new_token()
+    stored = None
+    for _ in range(30):  # the participant clicks again until the server is back
+        try:
+            stored = svc.add_card(c.retro_id, tokens[0], "To improve", "Written while the database restarted", key)
+            break
+        except DatabaseUnavailable:
+            time.sleep(1)
+    assert stored is not None
+    again = svc.add_card(c.retro_id, tokens[0], "To improve", "Written while the database restarted", key)
+    assert again.id == stored.id  # the retried click is the same card
+    assert svc.counts(c.retro_id).cards == n_before + 1

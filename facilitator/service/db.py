@@ -18,6 +18,7 @@ the retro is published and never leave the service layer.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,10 +43,12 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 
-from facilitator.errors import ConfigError
+from facilitator.errors import ConfigError, DatabaseUnavailable
 from facilitator.settings import Settings
 
+log = logging.getLogger(__name__)
 metadata = MetaData()
 
 registers = Table(
@@ -255,15 +258,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.connect() as conn:
-            with conn.begin():
-                yield conn
+        with _unavailable_as_one_line():
+            with self.engine.connect() as conn:
+                with conn.begin():
+                    yield conn
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        with self.engine.connect().execution_options(retro_read_only=True) as conn:
-            with conn.begin():
-                yield conn
+        with _unavailable_as_one_line():
+            with self.engine.connect().execution_options(retro_read_only=True) as conn:
+                with conn.begin():
+                    yield conn
 
     def drop_schema(self) -> None:
         """Tests only: remove the private PostgreSQL schema and everything in it."""
@@ -294,6 +299,21 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+@contextmanager
+def _unavailable_as_one_line() -> Iterator[None]:
+    """A database that does not answer (restarting, locked, read-only, unreachable)
+    becomes one line the pages show, with the typed text kept; the transaction was
+    rolled back, so nothing half-written stays. The log gets the error's class only:
+    its message could name a table, never values (``hide_parameters``), but one line is enough."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as e:
+        log.warning("database unavailable: %s", type(getattr(e, "orig", e)).__name__)
+        raise DatabaseUnavailable(
+            "The database did not answer just now; nothing you typed is lost. Try again in a moment."
+        ) from None
 
 
 def database_url(settings: Settings) -> str:
