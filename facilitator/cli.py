@@ -73,7 +73,7 @@ def _write(text: str, output: Path | None) -> None:
     try:
         output.write_text(text, encoding="utf-8")
     except OSError as e:
-        raise InputError(f"cannot write {output}: {e.strerror}; check the directory exists and is writable") from None
+        raise InputError(f"Cannot write {output}: {e.strerror}; check the directory exists and is writable") from None
 
 
 def cmd_analyze(args) -> int:

@@ -77,7 +77,7 @@ def get_engine(settings: Settings | None = None, **overrides) -> Engine:
     try:
         factory = ENGINES[settings.engine]
     except KeyError:
-        raise ConfigError(f"unknown engine {settings.engine!r}; choose one of {', '.join(sorted(ENGINES))}") from None
+        raise ConfigError(f"Unknown engine {settings.engine!r}; choose one of {', '.join(sorted(ENGINES))}") from None
     return factory(settings)
 
 

@@ -33,7 +33,7 @@ def test_missing_team_is_explained():
     at = app_page("home").run()
     at.text_input(key="title").input("Sprint 42")
     at.button[0].click().run()
-    assert "give the team a name" in at.error[0].value
+    assert "Give the team a name" in at.error[0].value
 
 
 def test_custom_columns():

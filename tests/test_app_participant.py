@@ -120,7 +120,7 @@ def test_page_follows_the_phase_and_voting_works():
     assert "Saved: 3 of 3 dots" in me.success[0].value
     me.number_input(key="dots:t2").set_value(2)
     me.button[0].click().run()
-    assert "you used 5 dots but have 3" in me.warning[0].value
+    assert "You used 5 dots but have 3" in me.warning[0].value
     svc.advance(c.retro_id, "discuss")
     me.run()
     first_theme = [m.value for m in me.markdown if "dots**" in m.value][0]
@@ -129,7 +129,7 @@ def test_page_follows_the_phase_and_voting_works():
 
 def test_unknown_code_and_published_retro():
     at = app_page("join", code="nope").run()
-    assert "no retro has this join code" in at.error[0].value
+    assert "No retro has this join code" in at.error[0].value
     svc = make_service()
     c, _ = seeded_retro(svc, people=3, to_phase="publish")
     svc.publish(c.retro_id, approved=True, rev=svc.preview(c.retro_id).rev)

@@ -22,7 +22,7 @@ def test_published_summary_is_read_only_with_downloads():
 
 def test_unknown_summary_link():
     at = app_page("summary", s="nope").run()
-    assert "no published summary" in at.error[0].value
+    assert "No published summary" in at.error[0].value
 
 
 class _Coverer:

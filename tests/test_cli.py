@@ -73,7 +73,7 @@ def test_commitments_check_flags_stale_and_draft(capsys):
         ("{not json", ".json", "malformed JSON"),
         ('{"cards": [{"id": "1", "text": ""}]}', ".json", "empty"),
         ('{"cards": [{"id": "1", "text": "' + "a" * 600 + '"}]}', ".json", "600 characters"),
-        ('{"cards": [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}]}', ".json", "duplicate card id"),
+        ('{"cards": [{"id": "1", "text": "a"}, {"id": "1", "text": "b"}]}', ".json", "Duplicate card id"),
         ('text\n"unclosed', ".csv", None),
     ],
 )

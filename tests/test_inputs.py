@@ -15,10 +15,10 @@ from .conftest import DATA
     "raw, message",
     [
         ('{"cards": [', "malformed JSON"),
-        ('{"cards": []}', "no cards"),
+        ('{"cards": []}', "No cards"),
         ('{"cards": [{"id": "a", "text": "  "}]}', "empty"),
         ('{"cards": [{"id": "a", "text": "' + "x" * 501 + '"}]}', "501 characters"),
-        ('{"cards": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}', "duplicate card id"),
+        ('{"cards": [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}]}', "Duplicate card id"),
         ('{"cards": [{"id": "a", "text": "x", "author": "Sam"}]}', "unknown field"),
         ('{"cards": [{"text": "x"}]}', "missing field"),
         ('"just a string"', '"cards" list'),

@@ -97,9 +97,9 @@ def test_limits_have_friendly_messages(svc):
     svc.add_card(c.retro_id, b, "A", "three", "k4")
     with pytest.raises(LimitReached, match="most it takes"):
         svc.add_card(c.retro_id, b, "A", "four", "k5")
-    with pytest.raises(InputError, match="unknown column"):
+    with pytest.raises(InputError, match="Unknown column"):
         svc.add_card(c.retro_id, b, "Z", "four", "k6")
-    with pytest.raises(NotAllowed, match="join the retro"):
+    with pytest.raises(NotAllowed, match="Join the retro"):
         svc.add_card(c.retro_id, new_token(), "A", "stranger", "k7")
 
 
@@ -133,13 +133,13 @@ def test_phases_move_forward_one_at_a_time(svc):
     svc.advance(c.retro_id, "reveal")
     svc.advance(c.retro_id, "reveal")  # a second click from another tab is harmless
     svc.advance(c.retro_id, "analyse")
-    with pytest.raises(NotAllowed, match="run the analysis first"):
+    with pytest.raises(NotAllowed, match="Run the analysis first"):
         svc.advance(c.retro_id, "review")
 
 
 def test_reveal_needs_cards(svc):
     c = svc.create_retro(team="T", title="S", columns=["A"], register_id=None)
-    with pytest.raises(NotAllowed, match="no cards yet"):
+    with pytest.raises(NotAllowed, match="No cards yet"):
         svc.advance(c.retro_id, "reveal")
 
 
@@ -198,7 +198,7 @@ def test_merge_split_move_and_actions(svc):
     assert a.actions[-1].owner_role == "CPO"
     a = svc.edit_analysis(rid, review.remove_action, added.id)
     assert added.id not in {x.id for x in a.actions}
-    with pytest.raises(InputError, match="leave at least one card"):
+    with pytest.raises(InputError, match="Leave at least one card"):
         svc.edit_analysis(rid, review.split_theme, "t1", a.theme("t1").card_ids, "all")
 
 

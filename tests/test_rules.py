@@ -204,7 +204,7 @@ def test_the_facilitator_sets_coverage_from_the_commitments_own_clauses():
     cov = a.coverage[0]
     assert cov.status == "covered" and cov.set_by == "facilitator" and cov.quotes[0].text == "Savings fund retraining."
     assert {x.kind for x in a.actions if "t1" in x.theme_ids} >= {"reassure"}  # the action the status needs
-    with pytest.raises(InputError, match="pick the quote from the clauses"):
+    with pytest.raises(InputError, match="Pick the quote from the clauses"):
         review.set_coverage(_fear_analysis(), "t1", status="covered", commitment_ids=["JS-1"],
                             quotes=[("JS-1", "Everyone is safe")], rationale="", register=REG, today=TODAY)
     with pytest.raises(InputError, match="not in force"):

@@ -22,10 +22,10 @@ def validate_cards(
 ) -> CardSet:
     """Normalise whitespace and enforce the limits; raise InputError on the first problem."""
     if not card_set.cards:
-        raise InputError("no cards: the file has an empty 'cards' list; add at least one card")
+        raise InputError("No cards: the file has an empty 'cards' list; add at least one card")
     if max_cards is not None and len(card_set.cards) > max_cards:
         raise InputError(
-            f"too many cards: {len(card_set.cards)} > {max_cards}; split the retro or raise "
+            f"Too many cards: {len(card_set.cards)} > {max_cards}; split the retro or raise "
             "RETRO_MAX_CARDS_PER_RETRO"
         )
     seen: set[str] = set()
@@ -34,18 +34,18 @@ def validate_cards(
         # Invisible characters alone are not a card.
         text = INVISIBLE.sub("", card.text).strip() and card.text.strip()
         if not card.id.strip():
-            raise InputError("a card has a blank id; give every card a non-blank id or leave ids out of the CSV")
+            raise InputError("A card has a blank id; give every card a non-blank id or leave ids out of the CSV")
         if not text:
-            raise InputError(f"card {card.id!r} is empty; remove it or give it text")
+            raise InputError(f"Card {card.id!r} is empty; remove it or give it text")
         if why := unstorable(text):
-            raise InputError(f"card {card.id!r}: {why}")
+            raise InputError(f"Card {card.id!r}: {why}")
         if len(text) > max_chars:
             raise InputError(
-                f"card {card.id!r} has {len(text)} characters, more than the limit of {max_chars}; "
+                f"Card {card.id!r} has {len(text)} characters, more than the limit of {max_chars}; "
                 "shorten it or split it into two cards"
             )
         if card.id in seen:
-            raise InputError(f"duplicate card id {card.id!r}; give every card a unique id")
+            raise InputError(f"Duplicate card id {card.id!r}; give every card a unique id")
         seen.add(card.id)
         column = card.column.strip() if card.column and card.column.strip() else None
         cleaned.append(Card(id=card.id, text=text, column=column))

@@ -85,7 +85,7 @@ def provider_of(model: str, api_base: str | None = None) -> str:
         return litellm.get_llm_provider(model=model, api_base=api_base)[1]
     except Exception:
         raise ConfigError(
-            f"model {model!r}: unknown provider; write PROVIDER/MODEL, e.g. openai/gpt-4o-mini, "
+            f"Model {model!r}: unknown provider; write PROVIDER/MODEL, e.g. openai/gpt-4o-mini, "
             "anthropic/claude-3-5-haiku-20241022 or ollama/llama3.1"
         ) from None
 
@@ -104,7 +104,7 @@ def check_environment(model: str, api_base: str | None = None) -> None:
     if missing:
         names = " and ".join(missing)
         raise ConfigError(
-            f"model {model} needs {names}: set the environment variable "
+            f"Model {model} needs {names}: set the environment variable "
             f"(e.g. export {missing[0]}=...), or choose another model with --model / RETRO_MODEL"
         )
 
@@ -190,7 +190,7 @@ class LLMClient:
 
     def __init__(self, settings, *, sleep: Callable[[float], None] = time.sleep):
         if not settings.model:
-            raise ConfigError("the llm engine needs a model: pass --model PROVIDER/MODEL or set RETRO_MODEL")
+            raise ConfigError("The llm engine needs a model: pass --model PROVIDER/MODEL or set RETRO_MODEL")
         self.settings = settings
         self.models = [settings.model] + ([settings.fallback_model] if settings.fallback_model else [])
         self.active = 0  # index into models; moves to the fallback once and stays there

@@ -175,7 +175,7 @@ class LLMEngine:
     def _local_embeddings_engine(self) -> Engine:
         if self._local_only is None:
             if self._local_only_factory is None:
-                raise ModelCallError("remote embeddings failed and no offline engine on local embeddings is wired")
+                raise ModelCallError("Remote embeddings failed and no offline engine on local embeddings is wired")
             self._local_only = self._local_only_factory()
         return self._local_only
 
@@ -261,7 +261,7 @@ class LLMEngine:
         )
         left = problems(analysis, cards, register)
         if left:  # cannot happen when every stage validated; fail closed if it does
-            raise ModelOutputError("assembled analysis is invalid: " + "; ".join(left[:5]))
+            raise ModelOutputError("Assembled analysis is invalid: " + "; ".join(left[:5]))
         step("done", 1.0)
         return analysis
 

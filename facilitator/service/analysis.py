@@ -24,10 +24,10 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase not in ("analyse", "review"):
-                raise NotAllowed("the analysis runs in the Analyse and Review phases")
+                raise NotAllowed("The analysis runs in the Analyse and Review phases")
             n = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
             if n == 0:
-                raise NotAllowed("there are no cards to analyse")
+                raise NotAllowed("There are no cards to analyse")
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
             if row["status"] == "running" and self.clock() - row["heartbeat"] < STALE_RUN_S:
                 return None
@@ -52,7 +52,7 @@ class AnalysisMixin(ServiceBase):
                 cards = self._cards(conn, retro_id)
             register = self.register_info(retro.register_id).register if retro.register_id else None
             if register is None:
-                raise InputError("this retro has no commitments register; pick one on the Commitments page")
+                raise InputError("This retro has no commitments register; pick one on the Commitments page")
             card_set = CardSet(title=retro.title, cards=[Card(id=c.id, text=c.text, column=c.column) for c in cards])
 
             def progress(step: str, frac: float) -> None:
@@ -103,7 +103,7 @@ class AnalysisMixin(ServiceBase):
         with self.db.read() as conn:
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
         if row is None:
-            raise RetroNotFound("this retro no longer exists")
+            raise RetroNotFound("This retro no longer exists")
         return AnalysisState(
             status=row["status"],
             step=row["step"] or "",
@@ -119,11 +119,11 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase not in ("review", "vote", "discuss", "publish"):
-                raise NotAllowed("edit the analysis during Review (or before publishing)")
+                raise NotAllowed("Edit the analysis during Review (or before publishing)")
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
             src = row["edited_json"] or row["original_json"]
             if not src:
-                raise NotAllowed("there is no analysis to edit yet; run it first")
+                raise NotAllowed("There is no analysis to edit yet; run it first")
             new = edit(Analysis.model_validate_json(src), *args, **kwargs)
             conn.execute(update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(edited_json=new.model_dump_json()))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
@@ -133,7 +133,7 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.published:
-                raise NotAllowed("this retro is published; its summary can no longer change")
+                raise NotAllowed("This retro is published; its summary can no longer change")
             conn.execute(update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(edited_json=None))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
 

@@ -195,18 +195,18 @@ class ServiceBase:
 
     def _fetch(self, conn: Connection, retro_id: str, *, lock: bool) -> Retro:
         if unstorable(retro_id):  # from a URL: never handed to the driver
-            raise RetroNotFound("no retro at this link; check it with your facilitator")
+            raise RetroNotFound("No retro at this link; check it with your facilitator")
         query = select(t.retros).where(t.retros.c.id == retro_id)
         r = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if r is None:
-            raise RetroNotFound("no retro at this link; check it with your facilitator")
+            raise RetroNotFound("No retro at this link; check it with your facilitator")
         return self._row_to_retro(r)
 
     def _tag(self, conn: Connection, retro_id: str, token: str, salt: str | None = None) -> str:
         if not token:
-            raise NotAllowed("this browser session has no participant key; open the participant link again")
+            raise NotAllowed("This browser session has no participant key; open the participant link again")
         salt = salt or conn.execute(select(t.retros.c.salt).where(t.retros.c.id == retro_id)).scalar()
         if salt is None:
-            raise RetroNotFound("no retro at this link; check it with your facilitator")
+            raise RetroNotFound("No retro at this link; check it with your facilitator")
         return hmac.new(bytes.fromhex(salt), token.encode(), hashlib.sha256).hexdigest()
 

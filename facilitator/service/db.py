@@ -340,7 +340,7 @@ def _refuse_empty_file(url: str) -> None:
     path = Path(raw)
     if path.is_file() and path.stat().st_size == 0 and time.time() - path.stat().st_mtime > EMPTY_FILE_GRACE_S:
         raise ConfigError(
-            f"the database file {path} is empty (0 bytes): restore it from a backup, or delete it to start "
+            f"The database file {path} is empty (0 bytes): restore it from a backup, or delete it to start "
             "with no retros (RETRO_DATA_DIR chooses where it lives)"
         )
 

@@ -87,7 +87,7 @@ class GapsMixin(ServiceBase):
     ) -> GapAnswer:
         """Record an owner's answer to one group of gaps."""
         if kind not in ANSWER_WORDS:
-            raise InputError(f"an answer is one of: {', '.join(ANSWER_WORDS)}; not {kind!r}")
+            raise InputError(f"An answer is one of: {', '.join(ANSWER_WORDS)}; not {kind!r}")
         text = (text or "").strip()
         if not text:
             raise InputError(

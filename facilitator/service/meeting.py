@@ -54,16 +54,16 @@ class MeetingMixin(ServiceBase):
                 return code
             except IntegrityError:
                 continue  # taken by another retro: draw again
-        raise NotAllowed("could not make a short code just now; use the join link")
+        raise NotAllowed("Could not make a short code just now; use the join link")
 
     def by_short_code(self, code: str) -> Retro:
         code = normalise_short_code(code or "")
         if len(code) != SHORT_LEN or unstorable(code) or set(code) - set(SHORT_ALPHABET):
-            raise RetroNotFound("no retro has this code; check the code on the facilitator's screen")
+            raise RetroNotFound("No retro has this code; check the code on the facilitator's screen")
         with self.db.read() as conn:
             rid = conn.execute(select(t.retros.c.id).where(t.retros.c.short_code == code)).scalar()
             if rid is None:
-                raise RetroNotFound("no retro has this code; check the code on the facilitator's screen")
+                raise RetroNotFound("No retro has this code; check the code on the facilitator's screen")
             return self._get(conn, rid)
 
     # -- timer -------------------------------------------------------------------
@@ -102,7 +102,7 @@ class MeetingMixin(ServiceBase):
                 .values(done_phase=retro.phase if done else None)
             ).rowcount
             if not n:
-                raise NotAllowed("join the retro first (open the participant link again)")
+                raise NotAllowed("Join the retro first (open the participant link again)")
 
     def is_done(self, retro_id: str, token: str) -> bool:
         with self.db.read() as conn:

@@ -47,19 +47,19 @@ class ParticipationMixin(ServiceBase):
             if why := unstorable(what):
                 raise InputError(why[:1].upper() + why[1:] + ".")
         if not team:
-            raise InputError("give the team a name; the next retro of the same team picks up its open actions")
+            raise InputError("Give the team a name; the next retro of the same team picks up its open actions")
         if not title:
-            raise InputError("give the retro a title, e.g. 'Sprint 42 retrospective'")
+            raise InputError("Give the retro a title, e.g. 'Sprint 42 retrospective'")
         cols = [c.strip()[:80] for c in columns if c and c.strip()]
         cols = list(dict.fromkeys(cols))
         if not 1 <= len(cols) <= 8:
-            raise InputError("a retro needs between 1 and 8 columns")
+            raise InputError("A retro needs between 1 and 8 columns")
         k = self.settings.min_participants if k is None else int(k)
         if k < 3:
-            raise InputError(f"the anonymity threshold k must be at least 3, got {k}")
+            raise InputError(f"The anonymity threshold k must be at least 3, got {k}")
         budget = self.settings.votes_per_participant if vote_budget is None else int(vote_budget)
         if not 1 <= budget <= 20:
-            raise InputError(f"the vote budget must be between 1 and 20 dots, got {budget}")
+            raise InputError(f"The vote budget must be between 1 and 20 dots, got {budget}")
         if register_id is not None:
             self.register_info(register_id)
         retro_id = secrets.token_hex(8)
@@ -101,7 +101,7 @@ class ParticipationMixin(ServiceBase):
                 select(t.retros.c.id).where(t.retros.c.join_code == code.strip())
             ).scalar()
             if rid is None:
-                raise RetroNotFound("no retro has this join code; check the link with your facilitator")
+                raise RetroNotFound("No retro has this join code; check the link with your facilitator")
             return self._get(conn, rid)
 
     def check_key(self, retro_id: str, key: str | None) -> bool:
@@ -130,7 +130,7 @@ class ParticipationMixin(ServiceBase):
             if exists:
                 return
             if retro.published:
-                raise NotAllowed("this retro is already published; read its summary instead")
+                raise NotAllowed("This retro is already published; read its summary instead")
             joined = conn.execute(
                 select(func.count()).select_from(t.participants).where(t.participants.c.retro_id == retro_id)
             ).scalar_one()
@@ -168,13 +168,13 @@ class ParticipationMixin(ServiceBase):
             raise InputError(why[:1].upper() + why[1:] + ".")
         s = self.settings
         if not text:
-            raise InputError("the card is empty; write something first")
+            raise InputError("The card is empty; write something first")
         if len(text) > s.max_card_chars:
             raise LimitReached(
-                f"that card has {len(text)} characters; the limit is {s.max_card_chars}. Shorten it or split it into two cards."
+                f"That card has {len(text)} characters; the limit is {s.max_card_chars}. Shorten it or split it into two cards."
             )
         if not idem_key or len(idem_key) > 64:
-            raise InputError("missing submission key; reload the page")
+            raise InputError("Missing submission key; reload the page")
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             existing = conn.execute(
@@ -183,19 +183,19 @@ class ParticipationMixin(ServiceBase):
             if existing is not None:  # a retried submit: same card, no duplicate
                 return CardView(existing["id"], existing["column_name"], existing["text"])
             if retro.phase != "collect":
-                raise NotAllowed("cards can only be added while the retro is collecting; the facilitator has moved on")
+                raise NotAllowed("Cards can only be added while the retro is collecting; the facilitator has moved on")
             if column not in retro.columns:
-                raise InputError(f"unknown column {column!r}; pick one of: {', '.join(retro.columns)}")
+                raise InputError(f"Unknown column {column!r}; pick one of: {', '.join(retro.columns)}")
             tag = self._tag(conn, retro_id, token, salt=None)
             part = conn.execute(
                 select(t.participants).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
             ).mappings().first()
             if part is None:
-                raise NotAllowed("join the retro first (open the participant link)")
+                raise NotAllowed("Join the retro first (open the participant link)")
             total = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
             if total >= s.max_cards_per_retro:
                 raise LimitReached(
-                    f"this retro already has {total} cards, the most it takes ({s.max_cards_per_retro}). "
+                    f"This retro already has {total} cards, the most it takes ({s.max_cards_per_retro}). "
                     "Add your point to a similar card in discussion instead."
                 )
             mine = conn.execute(
@@ -203,7 +203,7 @@ class ParticipationMixin(ServiceBase):
             ).scalar_one()
             if mine >= s.max_cards_per_participant:
                 raise LimitReached(
-                    f"you have written {mine} cards, the most one person can ({s.max_cards_per_participant}). "
+                    f"You have written {mine} cards, the most one person can ({s.max_cards_per_participant}). "
                     "Edit or delete one to make room."
                 )
             now = self.clock()
@@ -213,7 +213,7 @@ class ParticipationMixin(ServiceBase):
             if count >= s.max_cards_per_minute:
                 wait = max(1, int(60 - (now - start)) + 1)
                 raise LimitReached(
-                    f"that's {count} cards in a minute, faster than the {s.max_cards_per_minute} allowed. "
+                    f"That's {count} cards in a minute, faster than the {s.max_cards_per_minute} allowed. "
                     f"Take a breath and try again in {wait} seconds."
                 )
             conn.execute(
@@ -236,16 +236,16 @@ class ParticipationMixin(ServiceBase):
         if why := unstorable(text):
             raise InputError(why[:1].upper() + why[1:] + ".")
         if not text:
-            raise InputError("a card can't be empty; delete it instead")
+            raise InputError("A card can't be empty; delete it instead")
         if len(text) > self.settings.max_card_chars:
-            raise LimitReached(f"that card has {len(text)} characters; the limit is {self.settings.max_card_chars}")
+            raise LimitReached(f"That card has {len(text)} characters; the limit is {self.settings.max_card_chars}")
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             self._own_card(conn, retro, token, card_id)
             values = {"text": text}
             if column is not None:
                 if column not in retro.columns:
-                    raise InputError(f"unknown column {column!r}")
+                    raise InputError(f"Unknown column {column!r}")
                 values["column_name"] = column
             conn.execute(update(t.cards).where(t.cards.c.id == card_id).values(**values))
 
@@ -257,13 +257,13 @@ class ParticipationMixin(ServiceBase):
 
     def _own_card(self, conn: Connection, retro: Retro, token: str, card_id: str) -> None:
         if retro.phase != "collect":
-            raise NotAllowed("cards are revealed: they can no longer be edited or deleted")
+            raise NotAllowed("Cards are revealed: they can no longer be edited or deleted")
         tag = self._tag(conn, retro.id, token)
         owner = conn.execute(
             select(t.cards.c.author_tag).where(t.cards.c.id == card_id, t.cards.c.retro_id == retro.id)
         ).first()
         if owner is None or not owner[0] or not hmac.compare_digest(owner[0], tag):
-            raise NotAllowed("you can only change cards written in this browser session")
+            raise NotAllowed("You can only change cards written in this browser session")
 
     def my_cards(self, retro_id: str, token: str) -> list[CardView]:
         with self.db.read() as conn:
@@ -280,7 +280,7 @@ class ParticipationMixin(ServiceBase):
         with self.db.read() as conn:
             retro = self._get(conn, retro_id)
             if not retro.revealed:
-                raise NotAllowed("cards stay hidden until the facilitator reveals them")
+                raise NotAllowed("Cards stay hidden until the facilitator reveals them")
             # By random id, not by writing order: a run of cards is often one person's.
             return sorted(self._cards(conn, retro_id), key=lambda c: c.id)
 

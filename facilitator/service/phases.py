@@ -43,31 +43,31 @@ class PhasesMixin(ServiceBase):
         """Move to the next phase; ``to_phase`` must be the one after the current
         (so two facilitator tabs clicking at once cannot skip a phase)."""
         if to_phase not in PHASES or to_phase == "published":
-            raise InputError(f"unknown phase {to_phase!r}")
+            raise InputError(f"Unknown phase {to_phase!r}")
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             i = PHASES.index(retro.phase)
             if retro.phase == to_phase:
                 return retro
             if PHASES.index(to_phase) != i + 1:
-                raise NotAllowed(f"the retro is in {PHASE_LABELS[retro.phase]}; the next phase is {PHASE_LABELS[PHASES[i + 1]]}")
+                raise NotAllowed(f"The retro is in {PHASE_LABELS[retro.phase]}; the next phase is {PHASE_LABELS[PHASES[i + 1]]}")
             if retro.phase in ("analyse", "review"):
                 run = conn.execute(
                     select(t.analyses.c.status, t.analyses.c.heartbeat).where(t.analyses.c.retro_id == retro_id)
                 ).first()
                 if run is not None and run[0] == "running" and self.clock() - run[1] < STALE_RUN_S:
                     raise NotAllowed(
-                        "the analysis is still running; wait for it to finish before moving on "
+                        "The analysis is still running; wait for it to finish before moving on "
                         "(its result would otherwise replace the themes mid-vote)"
                     )
             if to_phase == "reveal":
                 n = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
                 if n == 0:
-                    raise NotAllowed("no cards yet: wait for participants to write some before revealing")
+                    raise NotAllowed("No cards yet: wait for participants to write some before revealing")
             if to_phase in ("review", "vote", "discuss", "publish"):
                 st = conn.execute(select(t.analyses.c.status, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)).first()
                 if st is None or st[1] is None:
-                    raise NotAllowed("run the analysis first; review needs its themes")
+                    raise NotAllowed("Run the analysis first; review needs its themes")
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(phase=to_phase, rev=retro.rev + 1))
             return self._get(conn, retro_id)
 
@@ -99,6 +99,6 @@ class PhasesMixin(ServiceBase):
         with self.db.read() as conn:
             row = conn.execute(select(t.retros.c.phase, t.retros.c.rev).where(t.retros.c.id == retro_id)).first()
         if row is None:
-            raise RetroNotFound("this retro no longer exists")
+            raise RetroNotFound("This retro no longer exists")
         return row[0], row[1]
 

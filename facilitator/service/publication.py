@@ -28,7 +28,7 @@ class PublicationMixin(ServiceBase):
     def _preview(self, conn: Connection, retro: Retro) -> Preview:
         row = conn.execute(select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro.id)).first()
         if row is None or not (row[0] or row[1]):
-            raise NotAllowed("there is no analysis to publish yet; run it first")
+            raise NotAllowed("There is no analysis to publish yet; run it first")
         analysis = Analysis.model_validate_json(row[0] or row[1])
         rows = conn.execute(
             select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text, t.cards.c.author_tag).where(t.cards.c.retro_id == retro.id)
@@ -116,7 +116,7 @@ class PublicationMixin(ServiceBase):
         with self.db.read() as conn:
             r = conn.execute(select(t.publications).where(t.publications.c.id == pub_id)).mappings().first()
         if r is None:
-            raise RetroNotFound("no published summary at this link; check it with your facilitator")
+            raise RetroNotFound("No published summary at this link; check it with your facilitator")
         return Publication(r["id"], r["retro_id"], PublishedSummary.model_validate_json(r["summary_json"]), r["markdown"])
 
     def publication_of(self, retro_id: str) -> Publication | None:
@@ -152,11 +152,11 @@ class PublicationMixin(ServiceBase):
 
     def mark_action(self, retro_id: str, item_id: int, status: str) -> None:
         if status not in ("done", "dropped", "carried"):
-            raise InputError(f"an open action is marked done, dropped or carried, not {status!r}")
+            raise InputError(f"An open action is marked done, dropped or carried, not {status!r}")
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.published:
-                raise NotAllowed("this retro is published; mark actions in the team's next retro")
+                raise NotAllowed("This retro is published; mark actions in the team's next retro")
             n = conn.execute(
                 update(t.action_items)
                 .where(t.action_items.c.id == item_id, t.action_items.c.team_norm == _team_norm(retro.team)[:120],
@@ -164,7 +164,7 @@ class PublicationMixin(ServiceBase):
                 .values(status=status, reviewed_in=retro_id)
             ).rowcount
             if not n:
-                raise InputError("that action does not belong to this team; reload the page")
+                raise InputError("That action does not belong to this team; reload the page")
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
 
 

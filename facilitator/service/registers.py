@@ -48,7 +48,7 @@ class RegistersMixin(ServiceBase):
         with self.db.read() as conn:
             r = conn.execute(select(t.registers).where(t.registers.c.id == register_id)).mappings().first()
         if r is None:
-            raise RetroNotFound(f"register version {register_id} does not exist; upload it on the Commitments page")
+            raise RetroNotFound(f"Register version {register_id} does not exist; upload it on the Commitments page")
         return self._register_info(r)
 
     def register_raw(self, register_id: int) -> str:

@@ -42,7 +42,7 @@ def _copy(a: Analysis) -> Analysis:
 def _theme(a: Analysis, theme_id: str) -> Theme:
     t = a.theme(theme_id)
     if t is None:
-        raise InputError(f"theme {theme_id!r} does not exist; reload the page")
+        raise InputError(f"Theme {theme_id!r} does not exist; reload the page")
     return t
 
 
@@ -100,9 +100,9 @@ def rename_theme(a: Analysis, theme_id: str, label: str) -> Analysis:
     """Rename a theme; the titles of its actions that name it follow."""
     label = label.strip()
     if not label:
-        raise InputError("a theme needs a label; type a few words")
+        raise InputError("A theme needs a label; type a few words")
     if len(label) > 120:
-        raise InputError(f"theme label has {len(label)} characters; keep it under 120")
+        raise InputError(f"Theme label has {len(label)} characters; keep it under 120")
     out = _copy(a)
     t = _theme(out, theme_id)
     old = t.label
@@ -119,7 +119,7 @@ def rename_theme(a: Analysis, theme_id: str, label: str) -> Analysis:
 def set_summary(a: Analysis, theme_id: str, summary: str) -> Analysis:
     summary = " ".join(summary.split())
     if len(summary) > 600:
-        raise InputError(f"the summary has {len(summary)} characters; keep it under 600")
+        raise InputError(f"The summary has {len(summary)} characters; keep it under 600")
     out = _copy(a)
     _theme(out, theme_id).summary = summary
     return out
@@ -195,11 +195,11 @@ def split_theme(a: Analysis, theme_id: str, card_ids: Iterable[str], label: str)
     out = _copy(a)
     src = _theme(out, theme_id)
     if not card_ids:
-        raise InputError("pick at least one card to split off")
+        raise InputError("Pick at least one card to split off")
     if set(card_ids) - set(src.card_ids):
-        raise InputError("only cards of the theme being split can be split off")
+        raise InputError("Only cards of the theme being split can be split off")
     if set(card_ids) == set(src.card_ids):
-        raise InputError("leave at least one card in the original theme; to rename it, use Rename")
+        raise InputError("Leave at least one card in the original theme; to rename it, use Rename")
     new = Theme(id=_new_theme_id(out), label=label.strip() or f"{src.label} (split)", kind=src.kind, card_ids=card_ids)
     src.card_ids = [c for c in src.card_ids if c not in set(card_ids)]
     out.themes.insert(out.themes.index(src) + 1, new)
@@ -215,7 +215,7 @@ def move_cards(a: Analysis, card_ids: Iterable[str], to_theme: str) -> Analysis:
     target = _theme(out, to_theme)
     known = {cid for t in out.themes for cid in t.card_ids}
     if moving - known:
-        raise InputError("some of those cards are in no theme; reload the page")
+        raise InputError("Some of those cards are in no theme; reload the page")
     _no_fear_flaw_mix([target.kind, *(t.kind for t in out.themes if moving & set(t.card_ids))])
     touched = [t.id for t in out.themes if t is not target and moving & set(t.card_ids)]
     if target.kind == "fear":
@@ -250,27 +250,27 @@ def set_coverage(
     out = _copy(a)
     cov = next((c for c in out.coverage if c.theme_id == theme_id), None)
     if cov is None:
-        raise InputError(f"theme {theme_id!r} is not a fear, so it has no coverage to set")
+        raise InputError(f"Theme {theme_id!r} is not a fear, so it has no coverage to set")
     commitment_ids = list(dict.fromkeys(commitment_ids))
     for cid in commitment_ids:
         c = register.get(cid)
         if c is None:
-            raise InputError(f"commitment {cid} is not in this retro's register; pick one from the list")
+            raise InputError(f"Commitment {cid} is not in this retro's register; pick one from the list")
         if not health(c, today).usable:
-            raise InputError(f"commitment {cid} is not in force ({'; '.join(health(c, today).problems)}); "
+            raise InputError(f"Commitment {cid} is not in force ({'; '.join(health(c, today).problems)}); "
                              "a promise that is not in force cannot answer a fear")
     picked: list[Quote] = []
     for cid, text in quotes:
         c = register.get(cid)
         if c is None or cid not in commitment_ids:
-            raise InputError(f"a quote must come from a chosen commitment; choose {cid} first")
+            raise InputError(f"A quote must come from a chosen commitment; choose {cid} first")
         if text not in clauses(c.text):
-            raise InputError(f"pick the quote from the clauses of {cid}; it cannot be typed or changed")
+            raise InputError(f"Pick the quote from the clauses of {cid}; it cannot be typed or changed")
         picked.append(Quote(commitment_id=cid, text=text))
     if status in ("covered", "partial") and not picked:
-        raise InputError(f"a fear marked {status.replace('_', ' ')} needs the clause that answers it: pick one")
+        raise InputError(f"A fear marked {status.replace('_', ' ')} needs the clause that answers it: pick one")
     if status in ("uncovered", "needs_review") and (picked or commitment_ids):
-        raise InputError("a trust gap (or a fear still to review) cites no commitment: clear the choices, "
+        raise InputError("A trust gap (or a fear still to review) cites no commitment: clear the choices, "
                          "or mark it covered or partly covered")
     cov.status, cov.commitment_ids, cov.quotes = status, commitment_ids, picked
     cov.rationale = " ".join(rationale.split())[:800] or FACILITATOR_NOTE
@@ -313,7 +313,7 @@ def restore_fear(a: Analysis, card_id: str) -> Analysis:
     """Put a card the model took out of the fears back among them (one click in review)."""
     out = _copy(a)
     if not any(r.card_id == card_id for r in out.meta.reclassified):
-        raise InputError("that card was not taken out of the fears; reload the page")
+        raise InputError("That card was not taken out of the fears; reload the page")
     for t in out.themes:
         t.card_ids = [c for c in t.card_ids if c != card_id]
     new = Theme(id=_new_theme_id(out), label="Restored worry", kind="fear", card_ids=[card_id],
@@ -337,14 +337,14 @@ def upsert_action(
     """Edit the action ``action_id`` or, when it is None, add a new one."""
     title, owner_role = title.strip(), owner_role.strip()
     if not title:
-        raise InputError("an action needs a title saying what will be done")
+        raise InputError("An action needs a title saying what will be done")
     if not owner_role:
-        raise InputError("an action needs an owner role (a role, not a person's name)")
+        raise InputError("An action needs an owner role (a role, not a person's name)")
     out = _copy(a)
     ids = {t.id for t in out.themes}
     theme_ids = [t for t in theme_ids if t in ids]
     if not theme_ids:
-        raise InputError("link the action to at least one theme")
+        raise InputError("Link the action to at least one theme")
     if action_id is None:
         used = {x.id for x in out.actions}
         n = len(out.actions) + 1
@@ -363,7 +363,7 @@ def upsert_action(
             if commitment_ids is not None:
                 act.commitment_ids = commitment_ids
             return out
-    raise InputError(f"action {action_id!r} does not exist; reload the page")
+    raise InputError(f"Action {action_id!r} does not exist; reload the page")
 
 
 def remove_action(a: Analysis, action_id: str) -> Analysis:

@@ -39,7 +39,7 @@ class RolesMixin(ServiceBase):
             with self.db.write() as conn:
                 conn.execute(insert(t.role_keys).values(role=role, key_hash=_hash(key), created_at=_now()))
         except IntegrityError:
-            raise NotAllowed(f"the {role} key already exists; ask whoever holds it") from None
+            raise NotAllowed(f"The {role} key already exists; ask whoever holds it") from None
         return key
 
     def check_role_key(self, role: str, key: str | None) -> bool:

@@ -20,23 +20,23 @@ class VotesMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase != "vote":
-                raise NotAllowed("voting is closed")
+                raise NotAllowed("Voting is closed")
             tag = self._tag(conn, retro_id, token)
             if conn.execute(
                 select(t.participants.c.tag).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
             ).first() is None:
-                raise NotAllowed("join the retro first (open the participant link)")
+                raise NotAllowed("Join the retro first (open the participant link)")
             row = conn.execute(select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)).first()
             analysis = Analysis.model_validate_json(row[0] or row[1])
             theme_ids = {th.id for th in analysis.themes}
             clean = {tid: int(n) for tid, n in dots.items() if int(n) > 0}
             if any(n < 0 for n in dots.values()):
-                raise InputError("dots can't be negative")
+                raise InputError("Dots can't be negative")
             if set(clean) - theme_ids:
-                raise InputError("some themes changed while you voted; reload and vote again")
+                raise InputError("Some themes changed while you voted; reload and vote again")
             used = sum(clean.values())
             if used > retro.vote_budget:
-                raise LimitReached(f"you used {used} dots but have {retro.vote_budget}; take some back")
+                raise LimitReached(f"You used {used} dots but have {retro.vote_budget}; take some back")
             conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id, t.votes.c.voter_tag == tag))
             if clean:
                 conn.execute(insert(t.votes), [
