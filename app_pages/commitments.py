@@ -18,6 +18,7 @@ from app_ui.common import (
 )
 from facilitator.errors import FacilitatorError
 from facilitator.inputs.register import health
+from facilitator.text import plural
 
 svc = service()
 st.title("Commitments register")
@@ -88,13 +89,15 @@ with tab_versions:
     out = [r for r in rows if not r["in force"]]
     overdue = [r for r in rows if r["in force"] and "review overdue" in r["health"]]
     if out:
-        st.warning(f"{len(out)} commitment(s) are not in force (draft, suspended, retired, ended or not yet "
-                   "effective) and are not used to answer fears.")
+        are = "is" if len(out) == 1 else "are"
+        st.warning(f"{plural(len(out), 'commitment')} {are} not in force (draft, suspended, retired, ended or not yet "
+                   f"effective) and {are} not used to answer fears.")
     if overdue:
-        st.warning(f"{len(overdue)} commitment(s) are past their review date: still in force, but their owners "
+        are = "is" if len(overdue) == 1 else "are"
+        st.warning(f"{plural(len(overdue), 'commitment')} {are} past the review date: still in force, but the owners "
                    "should review them.")
     st.dataframe(rows, hide_index=True)
-    st.caption(f"{len(versions)} version(s) stored; the retro uses the version chosen when it was created.")
+    st.caption(f"{plural(len(versions), 'version')} stored; the retro uses the version chosen when it was created.")
 
 with tab_ask:
     q = st.text_area("What do we answer to…", placeholder="e.g. If I automate my reconciliations, will my job go?",

@@ -25,6 +25,7 @@ from facilitator.publishing.exports import ordered_by_votes
 from facilitator.service.meeting import DONE_PHASES, TIMER_PHASES
 from facilitator.service.phases import BACK_TO, PHASE_LABELS
 from facilitator.service.retros import PHASES
+from facilitator.text import plural
 
 svc, retro, key = facilitator_retro()
 
@@ -156,7 +157,7 @@ def team_gaps() -> None:
         return
     with st.expander(f"Trust gaps your team raised before ({board.open_gaps} open)"):
         for g in board.groups:
-            line = f"**{md(g.items[0].label)}**: {len(g.items)} time(s), last {g.items[-1].published_on:%Y-%m-%d}"
+            line = f"**{md(g.items[0].label)}**: {plural(len(g.items), 'time')}, last {g.items[-1].published_on:%Y-%m-%d}"
             if g.answer is not None:
                 line += (f"  \n{md(g.answer.owner_role)} {ANSWER_WORDS[g.answer.kind]} on "
                          f"{g.answer.answered_on:%Y-%m-%d}: {md(g.answer.text)}")
@@ -190,7 +191,8 @@ def analysis_progress() -> None:
             st.rerun()
     elif state.status == "done" and state.current:
         a = state.current
-        st.success(f"Analysis done: {len(a.themes)} theme(s), {len(a.coverage)} fear(s) checked against the register, {len(a.actions)} action(s) drafted.")
+        st.success(f"Analysis done: {plural(len(a.themes), 'theme')}, {plural(len(a.coverage), 'fear')} checked against "
+                   f"the register, {plural(len(a.actions), 'action')} drafted.")
         if a.meta.fallback_reason:
             # Failing closed is visible: the facilitator knows the offline engine answered.
             st.warning("The model engine failed, so the offline engine analysed the cards: "

@@ -11,6 +11,7 @@ from facilitator.publishing.charts import coverage_chart, themes_chart
 from facilitator.publishing.exports import to_markdown
 from facilitator.publishing.preview import MIN_PEOPLE_PER_THEME
 from facilitator.service.retros import Retro, RetroService
+from facilitator.text import plural
 
 
 def publish_panel(svc: RetroService, retro: Retro) -> None:
@@ -25,7 +26,7 @@ def publish_panel(svc: RetroService, retro: Retro) -> None:
     for why in refused:
         st.error(md(why))
     if preview.flags:
-        st.warning(f"{len(preview.flags)} thing(s) could identify someone. Check them before you approve:")
+        st.warning(f"{plural(len(preview.flags), 'thing')} could identify someone. Check them before you approve:")
         for f in preview.flags:
             st.markdown(f"- **{f.kind.replace('_', ' ')}** in {md(f.where)}: {md(f.detail)}")
     else:

@@ -12,6 +12,7 @@ from facilitator.service import review
 from facilitator.errors import FacilitatorError
 from facilitator.models import KINDS
 from facilitator.service.retros import Retro, RetroService
+from facilitator.text import plural
 
 ACTION_KINDS = ("fix", "reassure", "escalate")
 STATUS_BADGE = {"covered": ":green-badge[covered]", "partial": ":orange-badge[partial]",
@@ -74,7 +75,7 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
 
     if a.meta.reclassified:
         with st.container(border=True):
-            st.markdown(f"**The model took {len(a.meta.reclassified)} card(s) out of the fears.** "
+            st.markdown(f"**The model took {plural(len(a.meta.reclassified), 'card')} out of the fears.** "
                         "Check each; Restore puts it back among the worries.")
             for r in a.meta.reclassified:
                 c1, c2 = st.columns([5, 1])

@@ -137,3 +137,11 @@ def clause_parts(text: str) -> set[str]:
 
 def edge_stripped(text: str) -> str:
     return text.strip(_EDGE_PUNCT)
+
+
+# --- wording -------------------------------------------------------------------
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``3 themes``, ``1 theme``: the count and the right form of the noun."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"

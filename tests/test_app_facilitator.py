@@ -87,7 +87,7 @@ def test_phases_analysis_in_background_and_review(monkeypatch):
     state = _wait_done(svc, c.retro_id)
     assert state.status == "done" and engine.calls == [9]
     at.run()
-    assert "Analysis done: 3 theme(s)" in at.success[0].value
+    assert "Analysis done: 3 themes" in at.success[0].value
     at.button(key="next_phase").click().run()  # review
     at.text_input(key="label:t1").input("Things that went well")
     at.button(key="FormSubmitter:theme:t1-Save theme").click().run()

@@ -47,8 +47,8 @@ def test_commitments_edit_versions_stale_and_question(monkeypatch):
     at.button(key="save_text").click().run()
     assert not at.exception
     assert [v.version for v in svc.registers()] == ["v1"]
-    assert "1 commitment(s) are not in force" in at.warning[0].value  # RO-1 is a draft
-    assert "past their review date: still in force" in at.warning[1].value  # JS-2
+    assert "1 commitment is not in force" in at.warning[0].value and "and is not used" in at.warning[0].value  # RO-1
+    assert "1 commitment is past the review date: still in force" in at.warning[1].value  # JS-2
     use_engine(monkeypatch, _Coverer())
     at.text_area(key="question").input("Will automating my job make me redundant?")
     at.button(key="ask").click().run()

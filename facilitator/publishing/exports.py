@@ -13,6 +13,7 @@ from facilitator.models import Analysis, Register, Theme
 from facilitator.publishing.preview import PublishedSummary
 from facilitator.publishing.summary import render_markdown
 from facilitator.scrub import safe_markdown_text
+from facilitator.text import plural
 
 
 def to_markdown(summary: PublishedSummary, register: Register | None = None) -> str:
@@ -26,9 +27,9 @@ def to_markdown(summary: PublishedSummary, register: Register | None = None) -> 
         f"{summary.contributors} people wrote cards (anonymity threshold {summary.k})."
     )
     if summary.merged_themes:
-        meta += f" {summary.merged_themes} small theme(s) merged into the \"Other\" groups."
+        meta += f" {plural(summary.merged_themes, 'small theme')} merged into the \"Other\" groups."
     if summary.withheld_themes:
-        meta += f" {summary.withheld_themes} small theme(s) withheld: too few people to show them at all."
+        meta += f" {plural(summary.withheld_themes, 'small theme')} withheld: too few people to show them at all."
     out = f"{head}\n\n{meta}\n\n{rest}"
     if summary.votes:
         labels = {t.id: t.label for t in summary.analysis.themes}

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from facilitator.models import KINDS, Analysis, Card, Coverage, Register, Strict, Theme
 from facilitator.scrub import scrub, scrub_report
-from facilitator.text import copies_card
+from facilitator.text import copies_card, plural
 
 MIN_PEOPLE_PER_THEME = 3
 OTHER_IDS = {"fear": "other-concerns", "flaw": "other-problems", "positive": "other-positives", "other": "other-notes"}
@@ -159,7 +159,7 @@ def build_preview(
                     kind="tiny_theme",
                     where=_theme_ref(t),
                     detail=f"raised by fewer than {MIN_PEOPLE_PER_THEME} people: {fate} "
-                    f"({t.kind}, {len(t.card_ids)} card(s))",
+                    f"({t.kind}, {plural(len(t.card_ids), 'card')})",
                 )
             )
         if kind == "fear":
