@@ -35,7 +35,8 @@ if created:
     st.success(f"Retro created: {md(retro.title)}")
     st.markdown("**1. Share this link with participants** (no account needed):")
     st.code(join_link(retro), language=None)
-    st.markdown("**2. Keep this facilitator link to yourself**: it is the only way back in without login.")
+    st.markdown("**2. Keep this facilitator link to yourself**: it opens the console from any device. This browser "
+                "also remembers it: the home page lists your retros on it.")
     st.code(facilitator_link(retro.id, created["key"]), language=None)
     c1, c2 = st.columns([1, 3])
     if c1.button("Open the facilitator console", type="primary", key="open_console"):

@@ -29,9 +29,9 @@ def timer(svc: RetroService, retro: Retro) -> None:
         left = svc.seconds_left(retro) or 0.0
         where = PHASE_LABELS[retro.phase]
         if left > 0:
-            st.markdown(f"**⏱ {clock_text(left)}** left in {where}")
+            st.markdown(f"**:material/timer: {clock_text(left)}** left in {where}")
         else:
-            st.markdown(f"**⏱ Time is up** for {where}")
+            st.markdown(f"**:material/timer: Time is up** for {where}")
 
     _tick()
 
