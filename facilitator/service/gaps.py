@@ -41,29 +41,31 @@ class CarriedAnswer:
 
 
 class GapsMixin(ServiceBase):
-    def published_retros(self, teams: set[str] | None = None) -> list[PublishedRetro]:
-        """Every published retro (of ``teams`` only, when given), oldest first."""
+    def published_retros(
+        self, teams: set[str] | None = None, retro_ids: set[str] | None = None
+    ) -> list[PublishedRetro]:
+        """Published retros (of ``teams`` or with ``retro_ids`` only, when given), oldest first."""
         p, r, g = t.publications.c, t.retros.c, t.registers.c
+        query = (
+            select(p.retro_id, r.team, p.published_on, p.summary_json, g.register_json)
+            .join(t.retros, r.id == p.retro_id)
+            .outerjoin(t.registers, g.id == r.register_id)
+            .order_by(p.published_on, p.retro_id)
+        )
+        if teams is not None:
+            query = query.where(r.team_norm.in_([_team_norm(x)[:120] for x in teams]))
+        if retro_ids is not None:
+            query = query.where(p.retro_id.in_(sorted(retro_ids)))
         with self.db.read() as conn:
-            rows = conn.execute(
-                select(p.retro_id, r.team, p.published_on, p.summary_json, g.register_json)
-                .join(t.retros, r.id == p.retro_id)
-                .outerjoin(t.registers, g.id == r.register_id)
-                .order_by(p.published_on, p.retro_id)
-            ).all()
-        norms = {_team_norm(x) for x in teams} if teams is not None else None
-        out = []
-        for retro_id, team, published_on, summary_json, reg_json in rows:
-            if norms is not None and _team_norm(team) not in norms:
-                continue
-            out.append(
-                PublishedRetro(
-                    retro_id=retro_id, team=team, published_on=published_on,
-                    summary=PublishedSummary.model_validate_json(summary_json),
-                    register=Register.model_validate_json(reg_json) if reg_json else None,
-                )
+            rows = conn.execute(query).all()
+        return [
+            PublishedRetro(
+                retro_id=retro_id, team=team, published_on=published_on,
+                summary=PublishedSummary.model_validate_json(summary_json),
+                register=Register.model_validate_json(reg_json) if reg_json else None,
             )
-        return out
+            for retro_id, team, published_on, summary_json, reg_json in rows
+        ]
 
     def gap_answers(self) -> list[GapAnswer]:
         a = t.gap_answers.c
@@ -125,7 +127,7 @@ class GapsMixin(ServiceBase):
         answers = latest_answers(self.gap_answers())
         if not answers:
             return {}
-        sources = {r.retro_id: r for r in self.published_retros() if r.retro_id in {i.source_retro_id for i in wanted}}
+        sources = {r.retro_id: r for r in self.published_retros(retro_ids={i.source_retro_id for i in wanted})}
         out: dict[int, CarriedAnswer] = {}
         for item in wanted:
             retro = sources.get(item.source_retro_id)
