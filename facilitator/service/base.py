@@ -202,6 +202,15 @@ class ServiceBase:
             raise RetroNotFound("No retro at this link; check it with your facilitator")
         return self._row_to_retro(r)
 
+    def _current_analysis(self, conn: Connection, retro_id: str) -> Analysis | None:
+        """The facilitator's edited analysis, else the engine's, else None."""
+        row = conn.execute(
+            select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)
+        ).first()
+        if row is None or not (row[0] or row[1]):
+            return None
+        return Analysis.model_validate_json(row[0] or row[1])
+
     def _tag(self, conn: Connection, retro_id: str, token: str, salt: str | None = None) -> str:
         if not token:
             raise NotAllowed("This browser session has no participant key; open the participant link again")

@@ -4,7 +4,7 @@ answer reaching the team's next retro. Reads published summaries only
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import insert, select
 
@@ -109,7 +109,7 @@ class GapsMixin(ServiceBase):
                 version = conn.execute(select(t.registers.c.version).where(t.registers.c.id == register_id)).scalar()
                 if version is None:
                     raise InputError("That register version does not exist; upload it on the Commitments page first.")
-                answer = GapAnswer(**{**answer.__dict__, "register_version": version})
+                answer = replace(answer, register_version=version)
             conn.execute(
                 insert(t.gap_answers).values(
                     commitment_id=answer.commitment_id[:64], topic=topic[:200], kind=kind, text=text,

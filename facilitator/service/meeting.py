@@ -143,13 +143,3 @@ class MeetingMixin(ServiceBase):
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id)
                          .values(focus_theme_id=theme_id, rev=retro.rev + 1))
             return self._get(conn, retro_id)
-
-    def _current_analysis(self, conn: Connection, retro_id: str):
-        from facilitator.models import Analysis
-
-        row = conn.execute(
-            select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)
-        ).first()
-        if row is None or not (row[0] or row[1]):
-            return None
-        return Analysis.model_validate_json(row[0] or row[1])

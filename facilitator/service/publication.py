@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from facilitator.errors import InputError
-from facilitator.models import Analysis, Card, Register
+from facilitator.models import Card, Register
 from facilitator.publishing import gate
 from facilitator.publishing.exports import to_markdown
 from facilitator.publishing.preview import Preview, PublishedSummary, build_preview
@@ -26,10 +26,9 @@ class PublicationMixin(ServiceBase):
             return self._preview(conn, self._get(conn, retro_id))
 
     def _preview(self, conn: Connection, retro: Retro) -> Preview:
-        row = conn.execute(select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro.id)).first()
-        if row is None or not (row[0] or row[1]):
+        analysis = self._current_analysis(conn, retro.id)
+        if analysis is None:
             raise NotAllowed("There is no analysis to publish yet; run it first")
-        analysis = Analysis.model_validate_json(row[0] or row[1])
         rows = conn.execute(
             select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text, t.cards.c.author_tag).where(t.cards.c.retro_id == retro.id)
         ).all()

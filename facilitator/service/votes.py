@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from sqlalchemy import delete, func, insert, select
 
 from facilitator.errors import InputError
-from facilitator.models import Analysis
 from facilitator.service import db as t
 from facilitator.service.base import LimitReached, NotAllowed, ServiceBase
 
@@ -26,9 +25,8 @@ class VotesMixin(ServiceBase):
                 select(t.participants.c.tag).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
             ).first() is None:
                 raise NotAllowed("Join the retro first (open the participant link)")
-            row = conn.execute(select(t.analyses.c.edited_json, t.analyses.c.original_json).where(t.analyses.c.retro_id == retro_id)).first()
-            analysis = Analysis.model_validate_json(row[0] or row[1])
-            theme_ids = {th.id for th in analysis.themes}
+            analysis = self._current_analysis(conn, retro_id)
+            theme_ids = {th.id for th in analysis.themes} if analysis else set()
             clean = {tid: int(n) for tid, n in dots.items() if int(n) > 0}
             if any(n < 0 for n in dots.values()):
                 raise InputError("Dots can't be negative")
