@@ -16,7 +16,7 @@ from facilitator.errors import FacilitatorError
 from facilitator.scrub import safe_markdown_text
 from facilitator.service.phases import PHASE_LABELS, PHASES
 from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
-from facilitator.service.runner import AnalysisRunner
+from facilitator.service.jobs import AnalysisRunner, make_runner
 from facilitator.settings import Settings, get_settings
 
 
@@ -35,19 +35,27 @@ def service() -> RetroService:
     try:
         db = _database(database_key(s))
     except FacilitatorError as e:  # e.g. an empty database file: one line, no traceback
-        st.error(str(e)[:1].upper() + str(e)[1:])
-        st.stop()
+        _stop_with(e)
     return RetroService(db, s)
 
 
 @st.cache_resource(show_spinner=False)
-def _runner(engine: str, model: str | None, data_dir: str) -> AnalysisRunner:
-    return AnalysisRunner(settings())
+def _runner(engine: str, model: str | None, data_dir: str, jobs: str) -> AnalysisRunner:
+    return make_runner(settings(), service().db)
 
 
 def runner() -> AnalysisRunner:
+    """Where this process sends analyses: a thread here, or the job queue (RETRO_ANALYSIS_JOBS)."""
     s = settings()
-    return _runner(s.engine, s.model, str(s.data_dir))
+    try:
+        return _runner(s.engine, s.model, str(s.data_dir), s.analysis_jobs)
+    except FacilitatorError as e:  # e.g. the queue asked for on SQLite: one line, no traceback
+        _stop_with(e)
+
+
+def _stop_with(e: FacilitatorError) -> None:
+    st.error(str(e)[:1].upper() + str(e)[1:])
+    st.stop()
 
 
 # --- links -------------------------------------------------------------------

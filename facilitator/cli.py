@@ -56,6 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
     chk = msub.add_parser("check", help="validate and list a register, flagging entries not in force, pilots and overdue reviews")
     chk.add_argument("register", type=Path, help="commitments register (.json or .md)")
     chk.add_argument("--today", type=dt.date.fromisoformat, help="date to check review dates against")
+    sub.add_parser(
+        "worker",
+        help="run analyses from the job queue (RETRO_ANALYSIS_JOBS=queue, PostgreSQL)",
+        description="Run analyses from procrastinate's queue in RETRO_DATABASE_URL until stopped with Ctrl-C or "
+        "SIGTERM (a running analysis finishes first). Start one or more next to the app processes; a worker "
+        "killed mid-analysis has its job run again by another worker.",
+    )
     return p
 
 
@@ -139,6 +146,20 @@ def cmd_commitments_check(args) -> int:
     return 0
 
 
+def cmd_worker(args) -> int:
+    import logging
+
+    from facilitator.service.jobs import QuietSweeps, run_worker
+    from facilitator.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(QuietSweeps())
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    run_worker(get_settings())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -147,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_analyze(args)
         if args.command == "coverage":
             return cmd_coverage(args)
+        if args.command == "worker":
+            return cmd_worker(args)
         return cmd_commitments_check(args)
     except FacilitatorError as e:
         print(f"error: {e}", file=sys.stderr)

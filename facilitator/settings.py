@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,11 @@ class Settings(BaseSettings):
     )
     db_max_overflow: int = Field(
         default=5, ge=0, le=100, description="Extra PostgreSQL connections a process may open in a burst."
+    )
+    analysis_jobs: Literal["in-process", "queue"] = Field(
+        default="in-process",
+        description="Where analyses run: in-process (a thread of the app process that started it; the "
+        "embedded default) or queue (a job on procrastinate's PostgreSQL queue, run by `retro-facilitator worker`).",
     )
     engine: str = Field(default="local", description="Analysis engine: local or llm.")
     model: str | None = Field(default=None, description="litellm model string for the llm engine.")

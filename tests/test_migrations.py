@@ -58,7 +58,7 @@ def shape(db: Database) -> dict:
         insp = inspect(conn)
         out = {}
         for t in sorted(insp.get_table_names(schema=s)):
-            if t == VERSION_TABLE:
+            if t == VERSION_TABLE or t.startswith("procrastinate_"):  # the job queue's own tables (0005)
                 continue
             out[t] = {
                 "columns": [(c["name"], str(c["type"]), c["nullable"], norm(c.get("default"))) for c in insp.get_columns(t, schema=s)],
@@ -114,7 +114,10 @@ def test_upgrading_an_empty_database_gives_exactly_the_declared_tables(open_db):
         assert {i[0] for i in got[name]["indexes"]} >= {i.name for i in declared.indexes}, name
     assert version(db) == head()
     with db.engine.connect() as conn:  # the version table sits with the tables (the test's own schema on PostgreSQL)
-        assert VERSION_TABLE in inspect(conn).get_table_names(schema=db.schema)
+        tables = inspect(conn).get_table_names(schema=db.schema)
+    assert VERSION_TABLE in tables
+    # The analysis job queue (procrastinate) lives in the same schema, on PostgreSQL only.
+    assert ("procrastinate_jobs" in tables) == (not db.is_sqlite)
 
     # ... and exactly what the pre-migration code made, type for type, on this dialect.
     reference = open_db("reference")
