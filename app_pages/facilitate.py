@@ -9,12 +9,14 @@ from app_ui.common import (
     facilitator_params,
     facilitator_retro,
     join_link,
+    logged_in_email,
     md,
     phase_bar,
     runner,
     settings,
     summary_link,
 )
+from app_ui.destinations import deliveries_panel, destinations_panel
 from app_ui.meeting import focus_panel, qr_png, timer, timer_controls
 from app_ui.publish_panel import publish_panel
 from app_ui.review_editor import review_editor
@@ -249,6 +251,7 @@ elif phase == "discuss":
                  query_params=facilitator_params(retro, key))
 elif phase == "publish":
     publish_panel(svc, retro)
+    destinations_panel(svc, retro, added_by=logged_in_email() or "facilitator (link)")
 elif phase == "published":
     pub = svc.publication_of(retro.id)
     st.success("Published. The summary can no longer change.")
@@ -257,3 +260,5 @@ elif phase == "published":
         st.code(summary_link(pub.id), language=None)
         st.page_link("app_pages/summary.py", label="Open the summary", icon=":material/description:",
                      query_params={"s": pub.id})
+        deliveries_panel(svc, retro, pub, send_now=lambda: runner().deliver(svc, retro.id))
+    destinations_panel(svc, retro, added_by=logged_in_email() or "facilitator (link)")

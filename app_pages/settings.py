@@ -19,6 +19,8 @@ for name, field in type(s).model_fields.items():
     if name == "database_url" and value:
         value = re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", value)  # never show a password
         value = re.sub(r"(password=)[^&\s]+", r"\1***", value)
+    if name == "secret_key" and value:
+        value = "set (hidden)"
     rows.append({"setting": f"RETRO_{name.upper()}", "value": "" if value is None else str(value),
                  "meaning": field.description or ""})
 st.dataframe(rows, hide_index=True)

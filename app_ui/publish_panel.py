@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_ui.common import md
+from app_ui.common import md, runner
 from facilitator.errors import FacilitatorError
 from facilitator.publishing import gate
 from facilitator.publishing.charts import coverage_chart, themes_chart
@@ -58,3 +58,5 @@ def _publish(svc: RetroService, retro_id: str, rev: int) -> None:
         svc.publish(retro_id, approved=bool(st.session_state.get(f"approve:{rev}")), rev=rev)
     except FacilitatorError as e:
         st.session_state["publish_error"] = str(e)
+    else:
+        runner().deliver(svc, retro_id)  # the team's tracker and chat; after the commit, never blocking it

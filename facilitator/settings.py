@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     votes_per_participant: int = Field(
         default=3, gt=0, le=20, description="Default dot-voting budget per participant."
     )
+    secret_key: str | None = Field(
+        default=None,
+        description="Fernet key sealing the secrets of the teams' destinations (tokens, webhook URLs). "
+        "Unset on SQLite: one is made in data_dir. Required on PostgreSQL.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Base URL put in shared links, e.g. https://retro.example.org; "

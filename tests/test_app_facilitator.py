@@ -306,3 +306,33 @@ def test_the_facilitator_is_told_before_analysis_when_the_cards_are_not_in_engli
     svc.advance(c.retro_id, "reveal")
     at = _console(c).run()
     assert any(w.value.startswith("Most cards are in Japanese.") for w in at.warning), [w.value for w in at.warning]
+
+
+def test_the_console_adds_a_destination_with_its_secret_masked_and_shows_how_delivery_went(monkeypatch):
+    import httpx
+    import respx
+
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="publish")
+    at = _console(c).run()
+    at.selectbox(key="dest_kind").select("slack").run()
+    at.text_input(key="dest:slack:secret").input("https://example.org/not-slack")
+    at.button[[b.label for b in at.button].index("Add")].click().run()
+    assert "starts with https://hooks.slack.com/" in at.warning[-1].value
+    hook = "https://hooks.slack.com/services/T0/B0/secretpart1234"
+    at.text_input(key="dest:slack:secret").input(hook)
+    at.button[[b.label for b in at.button].index("Add")].click().run()
+    assert not at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "**Slack**" in shown and "secret ...1234" in shown and "secretpart" not in shown
+
+    with respx.mock(assert_all_mocked=True) as router:
+        router.post(hook).mock(return_value=httpx.Response(403, text="invalid_token"))
+        _approval(at).check()
+        at.button(key="publish").click().run()
+        assert svc.get(c.retro_id).phase == "published"
+        svc.deliver_due(c.retro_id)  # what the background job does, here in the test's thread
+        at.run()
+    text = " ".join([m.value for m in at.markdown] + [m.value for m in at.caption])
+    assert "Not sent" in text and "refused the credentials (403)" in text
+    assert any(b.label == "Send again" for b in at.button)

@@ -200,6 +200,39 @@ gap_answers = Table(
     Column("answered_on", Date, nullable=False),
 )
 
+# Where a team's published actions go (facilitator.integrations): the secret is
+# sealed (Fernet, facilitator.service.sealing), never stored or shown in the clear.
+integrations = Table(
+    "integrations",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("team_norm", String(120), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("config_json", Text, nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("secret_hint", String(8), nullable=False),
+    Column("added_by", String(200), nullable=False),
+    Column("added_on", Date, nullable=False),
+)
+
+# One row per (destination, published action): sent once, retried with backoff.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("integration_id", String(32), ForeignKey("integrations.id", ondelete="CASCADE"), nullable=False),
+    Column("retro_id", String(32), ForeignKey("retros.id"), nullable=False, index=True),
+    Column("action_id", String(64), nullable=False),
+    Column("status", String(12), nullable=False),  # pending | sending | sent | failed | unknown
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_at", Float, nullable=False, server_default="0"),
+    Column("claimed_at", Float, nullable=True),
+    Column("external_id", String(200), nullable=True),
+    Column("external_url", Text, nullable=True),
+    Column("last_error", Text, nullable=True),
+    UniqueConstraint("integration_id", "retro_id", "action_id", name="uq_deliveries_once"),
+)
+
 _SCHEMA_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 

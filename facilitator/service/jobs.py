@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING
 
 from facilitator.errors import ConfigError
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 ANALYSE_TASK = "facilitator.analyse"
 RETRY_STALLED_TASK = "facilitator.retry_stalled"
+DELIVER_TASK = "facilitator.deliver"
+DELIVER_EVERY_S = 30  # the worker's sweep of deliveries due for a retry
 # A worker heartbeats every HEARTBEAT_S; one silent for STALLED_S is taken for dead
 # and its job is retried by the next sweep (every SWEEP_S): a killed worker's
 # analysis starts again on another worker within about STALLED_S + SWEEP_S + POLL_S.
@@ -91,6 +94,10 @@ class AnalysisRunner:
     def _submit(self, svc: RetroService, retro_id: str, run_id: str) -> None:
         raise NotImplementedError
 
+    def deliver(self, svc: RetroService, retro_id: str) -> None:
+        """After publishing: send the retro's actions to the team's destinations."""
+        raise NotImplementedError
+
     def cover(self, statements, register, today):
         """A question on the Commitments page or a what-if: small, so answered here."""
         with self.engine.lock:
@@ -106,6 +113,17 @@ class InProcessRunner(AnalysisRunner):
                 analyse(svc, self.engine.get(), retro_id, run_id)
 
         threading.Thread(target=work, name=f"analysis-{retro_id}", daemon=True).start()
+
+    def deliver(self, svc: RetroService, retro_id: str) -> None:
+        def work() -> None:  # until every delivery is sent or has failed (retries wait their backoff)
+            while True:
+                svc.deliver_due(retro_id)
+                wait = svc.next_delivery_in(retro_id)
+                if wait is None:
+                    return
+                time.sleep(min(max(wait, 0.5), 60.0))
+
+        threading.Thread(target=work, name=f"deliver-{retro_id}", daemon=True).start()
 
 
 class QueueRunner(AnalysisRunner):
@@ -138,6 +156,12 @@ class QueueRunner(AnalysisRunner):
             log.warning("could not queue an analysis: %s", type(e).__name__)
             svc.run_analysis(retro_id, run_id, _Broken(ConfigError(
                 "the job queue could not be reached; check the database and that a worker runs")))
+
+    def deliver(self, svc: RetroService, retro_id: str) -> None:
+        try:
+            self._queue().configure_task(DELIVER_TASK).defer(retro_id=retro_id)
+        except Exception as e:  # noqa: BLE001 - the deliveries stay pending; the worker's sweep sends them
+            log.warning("could not queue the deliveries: %s", type(e).__name__)
 
 
 def make_runner(s: Settings, db: Database) -> AnalysisRunner:
@@ -174,6 +198,15 @@ def worker_app(svc: RetroService, engine: _LazyEngine) -> procrastinate.App:
         with engine.lock:
             analyse(svc, engine.get(), retro_id, run_id)
 
+    @app.task(name=DELIVER_TASK)
+    def deliver_job(retro_id: str) -> None:
+        svc.deliver_due(retro_id)
+
+    @app.periodic(cron=f"* * * * * */{DELIVER_EVERY_S}", periodic_id="deliver-due")
+    @app.task(name="facilitator.deliver_due", queueing_lock="deliver-due")
+    def deliver_due(timestamp: int) -> None:
+        svc.deliver_due()
+
     # croniter takes seconds as a sixth, last field.
     @app.periodic(cron=f"* * * * * */{SWEEP_S}", periodic_id="retry-stalled")
     @app.task(name=RETRY_STALLED_TASK, queueing_lock="retry-stalled", pass_context=True)
@@ -200,7 +233,9 @@ class QuietSweeps(logging.Filter):
     """Keeps the every-few-seconds sweep out of a worker's log unless it has something to say."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno > logging.INFO or RETRY_STALLED_TASK not in record.getMessage()
+        message = record.getMessage()
+        return record.levelno > logging.INFO or not any(
+            name in message for name in (RETRY_STALLED_TASK, "facilitator.deliver_due"))
 
 
 def run_worker(s: Settings) -> None:

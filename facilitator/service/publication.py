@@ -94,6 +94,8 @@ class PublicationMixin(ServiceBase):
                         title=a.title, kind=a.kind, owner_role=a.owner_role, due=a.due, status="open",
                     )
                 )
+            # Where the team sends its actions: queued here, sent after the commit (never blocks publishing).
+            self._queue_deliveries(conn, retro.team, retro_id, preview.summary)
             # Erase what linked cards and votes to sessions, and the per-person
             # participant rows (tag, rate-limit timestamp): only needed until now.
             _forget_writing_order(conn, retro_id)

@@ -56,6 +56,7 @@ from facilitator.service.base import (
     new_token,
 )
 from facilitator.service.gaps import CarriedAnswer, GapsMixin
+from facilitator.service.integrations import Delivery, Destination, IntegrationsMixin
 from facilitator.service.meeting import SHORT_ALPHABET, SHORT_LEN, Done, MeetingMixin
 from facilitator.service.participation import ParticipationMixin
 from facilitator.service.phases import FORMATS, PHASE_LABELS, PhasesMixin
@@ -67,7 +68,7 @@ from facilitator.service.votes import VotesMixin
 
 class RetroService(
     RegistersMixin, RolesMixin, ParticipationMixin, PhasesMixin, AnalysisMixin, VotesMixin, PublicationMixin,
-    GapsMixin, MeetingMixin,
+    GapsMixin, MeetingMixin, IntegrationsMixin,
 ):
     """The whole service API; each part lives in the module named for its noun."""
 
@@ -89,5 +90,5 @@ def open_database(settings):
 __all__ = [
     "FORMATS", "PHASES", "PHASE_LABELS", "STALE_RUN_S", "ActionItem", "AnalysisState", "CarriedAnswer", "Done", "SHORT_ALPHABET", "SHORT_LEN", "CardView", "Counts", "Created",
     "LimitReached", "NotAllowed", "Publication", "RegisterInfo", "Retro", "RetroNotFound", "RetroService", "new_token",
-    "database_key", "open_database", "ROLES",
+    "database_key", "open_database", "ROLES", "Delivery", "Destination",
 ]

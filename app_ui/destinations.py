@@ -1,0 +1,78 @@
+"""Where a team's published actions go (Slack, Teams, Jira, GitHub, Azure DevOps,
+a signed webhook), and how each delivery went. Shown to the retro's facilitator."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_ui.common import md
+from facilitator.errors import FacilitatorError
+from facilitator.integrations.targets import TARGETS
+from facilitator.service.retros import Publication, Retro, RetroService
+
+STATUS_WORDS = {"pending": "Waiting to send", "sending": "Sending", "sent": "Sent", "failed": "Not sent",
+                "unknown": "Outcome unknown"}
+STATUS_ICONS = {"pending": ":material/schedule:", "sending": ":material/sync:", "sent": ":material/check_circle:",
+                "failed": ":material/error:", "unknown": ":material/help:"}
+
+
+def destinations_panel(svc: RetroService, retro: Retro, added_by: str) -> None:
+    """The team's destinations: listed with their secret masked, added, removed."""
+    with st.expander("Send the published actions to the team's tracker or chat"):
+        st.caption("Only what you publish leaves: each action's title, owner role and due date, the themes it is "
+                   "for and how the register answers them. Never a card, a vote or a name. Destinations are per "
+                   "team; secrets are stored sealed and never shown again.")
+        if added := st.session_state.pop("dest_added", None):
+            st.success(added)
+        for d in svc.destinations(retro.team):
+            c1, c2 = st.columns([4, 1], vertical_alignment="center")
+            where = ", ".join(f"{k}: {v}" for k, v in d.config.items())
+            c1.markdown(f"**{md(d.label)}** · {md(where) if where else 'webhook'} · secret {md(d.secret_hint)}")
+            if c2.button("Remove", key=f"dest_rm:{d.id}"):
+                svc.remove_destination(retro.team, d.id)
+                st.rerun()
+        kind = st.selectbox("Add a destination", list(TARGETS), format_func=lambda k: TARGETS[k].label,
+                            key="dest_kind", index=None, placeholder="Choose a service")
+        if kind is None:
+            return
+        tg = TARGETS[kind]
+        with st.form(f"dest_add:{kind}", clear_on_submit=True):
+            config = {f.name: st.text_input(f.label, value=f.default, help=f.help or None, key=f"dest:{kind}:{f.name}")
+                      for f in tg.fields}
+            secret = st.text_input(tg.secret_label, type="password", key=f"dest:{kind}:secret")
+            if st.form_submit_button("Add"):
+                try:
+                    svc.add_destination(retro.team, kind, config, secret, added_by=added_by)
+                except FacilitatorError as e:
+                    st.warning(str(e)[:1].upper() + str(e)[1:])
+                else:
+                    st.session_state["dest_added"] = (f"Added {tg.label}. The next published retro of team "
+                                                      f"{md(retro.team)} sends its actions there.")
+                    st.rerun()
+
+
+def deliveries_panel(svc: RetroService, retro: Retro, pub: Publication, send_now) -> None:
+    """How each action's delivery went, with "Send again" where it failed."""
+    rows = svc.deliveries(retro.id)
+    if not rows:
+        return
+    titles = {a.id: a.title for a in pub.summary.analysis.actions}
+    st.markdown("**Actions sent to the team's tools**")
+    for d in rows:
+        line = f"{STATUS_ICONS[d.status]} {STATUS_WORDS[d.status]} · {md(d.destination)} · {md(titles.get(d.action_id, ''))}"
+        if d.external_url:
+            line += f" · [{md(d.external_id or 'open')}]({d.external_url})"
+        elif d.external_id:
+            line += f" · {md(d.external_id)}"
+        c1, c2 = st.columns([5, 1], vertical_alignment="center")
+        c1.markdown(line)
+        if d.error and d.status != "sent":
+            c1.caption(md(d.error))
+        if d.status in ("failed", "unknown") and c2.button("Send again", key=f"resend:{d.id}"):
+            try:
+                svc.send_again(retro.id, d.id)
+            except FacilitatorError as e:
+                st.warning(str(e))
+            else:
+                send_now()
+                st.rerun()

@@ -1,0 +1,324 @@
+"""Each destination's wire format, and one ``send`` that classifies every answer.
+
+Plain httpx requests rather than each service's client library: slack_sdk,
+PyGithub, jira and azure-devops each wrap one POST here, and they send through
+urllib or requests, so a respx wire test could not see them; httpx is already a
+dependency (litellm's). The request and response shapes follow each service's
+published REST documentation (Jira Cloud REST v3, GitHub REST 2022-11-28, Azure
+DevOps REST 7.1, Slack and Teams incoming webhooks).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import email.utils
+import hashlib
+import hmac
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Literal
+from urllib.parse import quote, urlparse
+
+import httpx
+
+from facilitator.errors import InputError
+from facilitator.integrations.outbound import OutboundAction
+
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    help: str = ""
+    default: str = ""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Literal["sent", "retry", "failed"]
+    external_id: str | None = None
+    external_url: str | None = None
+    error: str | None = None
+    retry_after_s: float | None = None
+
+
+class Target:
+    kind: str = ""
+    label: str = ""
+    fields: tuple[Field, ...] = ()
+    secret_label: str = ""
+
+    def validate(self, config: dict[str, str], secret: str) -> dict[str, str]:
+        """The cleaned configuration, or an InputError naming the field to fix."""
+        clean = {}
+        for f in self.fields:
+            value = (config.get(f.name) or f.default).strip()
+            if not value:
+                raise InputError(f"{self.label}: fill in {f.label.lower()}")
+            clean[f.name] = value
+        if not secret.strip():
+            raise InputError(f"{self.label}: fill in {self.secret_label.lower()}")
+        return clean
+
+    def request(self, config: dict[str, str], secret: str, action: OutboundAction) -> httpx.Request:
+        raise NotImplementedError
+
+    def parse(self, config: dict[str, str], response: httpx.Response) -> tuple[str | None, str | None]:
+        """(external id, link) from a successful answer."""
+        return None, None
+
+
+def _https(url: str, what: str) -> str:
+    """Only https leaves the machine (http only to this host, for a local relay)."""
+    u = urlparse(url.strip())
+    local = u.hostname in ("127.0.0.1", "localhost", "::1")
+    if u.scheme != "https" and not (u.scheme == "http" and local) or not u.hostname:
+        raise InputError(f"{what} must be an https:// address")
+    return url.strip().rstrip("/")
+
+
+def _json(body) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def _title(action: OutboundAction) -> str:
+    return action.title[:250]
+
+
+def _slack_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class Slack(Target):
+    kind, label = "slack", "Slack"
+    secret_label = "Incoming webhook URL"
+
+    def validate(self, config, secret):
+        super().validate(config, secret)
+        if not _https(secret, "The Slack webhook URL").startswith("https://hooks.slack.com/"):
+            raise InputError("The Slack webhook URL starts with https://hooks.slack.com/ (Slack: Incoming Webhooks)")
+        return {}
+
+    def request(self, config, secret, action):
+        # The fallback text is mrkdwn: &, < and > are escaped so a title cannot make a link or a mention.
+        text = _slack_escape(f"Retro action: {action.title}\n" + "\n".join(action.lines()))
+        # plain_text blocks: the text from the retro is shown as typed, never as markup.
+        body = {"text": text, "unfurl_links": False, "blocks": [
+            {"type": "section", "text": {"type": "plain_text", "text": f"Retro action: {action.title}"[:3000]}},
+            {"type": "section", "text": {"type": "plain_text", "text": "\n".join(action.lines())[:3000]}},
+        ]}
+        return httpx.Request("POST", secret, content=_json(body), headers={"Content-Type": "application/json"})
+
+
+class Teams(Target):
+    kind, label = "teams", "Microsoft Teams"
+    secret_label = "Incoming webhook or Workflows URL"
+
+    def validate(self, config, secret):
+        super().validate(config, secret)
+        _https(secret, "The Teams webhook URL")
+        return {}
+
+    def request(self, config, secret, action):
+        # An Adaptive Card in a message: what both Teams Workflows webhooks and the
+        # older Office 365 connector webhooks accept.
+        card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+                "version": "1.4", "body": [
+                    {"type": "TextBlock", "text": f"Retro action: {action.title}", "weight": "Bolder", "wrap": True},
+                    *({"type": "TextBlock", "text": line, "wrap": True} for line in action.lines()),
+                ]}
+        body = {"type": "message", "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+        return httpx.Request("POST", secret, content=_json(body), headers={"Content-Type": "application/json"})
+
+
+class Jira(Target):
+    kind, label = "jira", "Jira"
+    fields = (Field("site", "Site URL", "e.g. https://your-team.atlassian.net"),
+              Field("project", "Project key", "e.g. OPS"),
+              Field("issue_type", "Issue type", default="Task"),
+              Field("email", "Account e-mail", "the Atlassian account the API token belongs to"))
+    secret_label = "API token"
+
+    def validate(self, config, secret):
+        clean = super().validate(config, secret)
+        clean["site"] = _https(clean["site"], "The Jira site URL")
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,49}", clean["project"]):
+            raise InputError("The Jira project key is upper-case letters and digits, e.g. OPS")
+        return clean
+
+    def request(self, config, secret, action):
+        paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in action.lines()]
+        body = {"fields": {
+            "project": {"key": config["project"]}, "issuetype": {"name": config["issue_type"]},
+            "summary": _title(action), "labels": ["retro-action"],
+            # The due date goes in the text: the duedate field is off the create screen of many projects.
+            "description": {"type": "doc", "version": 1, "content": paragraphs},
+        }}
+        return httpx.Request("POST", f"{config['site']}/rest/api/3/issue", content=_json(body), headers={
+            "Content-Type": "application/json", "Accept": "application/json",
+            "Authorization": _basic(config["email"], secret)})
+
+    def parse(self, config, response):
+        data = response.json()
+        return str(data["key"]), f"{config['site']}/browse/{data['key']}"
+
+
+class GitHub(Target):
+    kind, label = "github", "GitHub issues"
+    fields = (Field("repository", "Repository", "owner/name"),
+              Field("api", "API URL", "GitHub Enterprise Server: https://HOST/api/v3", default="https://api.github.com"))
+    secret_label = "Token (fine-grained, Issues: write)"
+
+    def validate(self, config, secret):
+        clean = super().validate(config, secret)
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", clean["repository"]):
+            raise InputError("The GitHub repository is owner/name, e.g. acme/platform")
+        clean["api"] = _https(clean["api"], "The GitHub API URL")
+        return clean
+
+    def request(self, config, secret, action):
+        body = {"title": _title(action), "body": "\n\n".join(action.lines())}
+        return httpx.Request("POST", f"{config['api']}/repos/{config['repository']}/issues", content=_json(body),
+                             headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28",
+                                      "Authorization": f"Bearer {secret}", "Content-Type": "application/json"})
+
+    def parse(self, config, response):
+        data = response.json()
+        return str(data["number"]), data.get("html_url")
+
+
+class AzureDevOps(Target):
+    kind, label = "azure_devops", "Azure DevOps"
+    fields = (Field("organization", "Organization URL", "e.g. https://dev.azure.com/acme"),
+              Field("project", "Project"),
+              Field("work_item_type", "Work item type", default="Task"))
+    secret_label = "Personal access token (Work items: read & write)"
+
+    def validate(self, config, secret):
+        clean = super().validate(config, secret)
+        clean["organization"] = _https(clean["organization"], "The Azure DevOps organization URL")
+        return clean
+
+    def request(self, config, secret, action):
+        description = "<br>".join(html.escape(line) for line in action.lines())
+        body = [
+            {"op": "add", "path": "/fields/System.Title", "value": _title(action)},
+            {"op": "add", "path": "/fields/System.Description", "value": description},
+            {"op": "add", "path": "/fields/System.Tags", "value": "retro-action"},
+        ]
+        url = (f"{config['organization']}/{quote(config['project'])}/_apis/wit/workitems/"
+               f"${quote(config['work_item_type'])}?api-version=7.1")
+        return httpx.Request("POST", url, content=_json(body), headers={
+            "Content-Type": "application/json-patch+json", "Accept": "application/json",
+            "Authorization": _basic("", secret)})
+
+    def parse(self, config, response):
+        data = response.json()
+        return str(data["id"]), (data.get("_links", {}).get("html", {}) or {}).get("href")
+
+
+class Webhook(Target):
+    kind, label = "webhook", "JSON webhook (signed)"
+    fields = (Field("url", "URL", "receives a POST per action"),)
+    secret_label = "Signing secret"
+
+    def validate(self, config, secret):
+        clean = super().validate(config, secret)
+        clean["url"] = _https(clean["url"], "The webhook URL")
+        return clean
+
+    def request(self, config, secret, action):
+        body = _json({"event": "retro.action.published", "delivery": action.key,
+                      "action": action.model_dump(mode="json")})
+        signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return httpx.Request("POST", config["url"], content=body, headers={
+            "Content-Type": "application/json", "X-Retro-Delivery": action.key,
+            "X-Retro-Signature-256": f"sha256={signature}"})
+
+
+TARGETS: dict[str, Target] = {t.kind: t for t in (Slack(), Teams(), Jira(), GitHub(), AzureDevOps(), Webhook())}
+
+
+def target(kind: str) -> Target:
+    if kind not in TARGETS:
+        raise InputError(f"Unknown destination {kind!r}; pick one of: {', '.join(TARGETS)}")
+    return TARGETS[kind]
+
+
+def send(kind: str, config: dict[str, str], secret: str, action: OutboundAction,
+         client: httpx.Client | None = None) -> Outcome:
+    """POST one action; never raises. Timeouts, rate limits and 5xx are worth a retry;
+    refused credentials, missing projects and rejected requests are not."""
+    t = target(kind)
+    req = t.request(config, secret, action)
+    own = client is None
+    client = client or httpx.Client(timeout=TIMEOUT_S, follow_redirects=False)
+    try:
+        resp = client.send(req)
+    except httpx.TimeoutException:
+        return Outcome("retry", error=f"{t.label} did not answer within {TIMEOUT_S:.0f} s")
+    except httpx.HTTPError as e:
+        return Outcome("retry", error=f"{t.label} could not be reached ({type(e).__name__})")
+    finally:
+        if own:
+            client.close()
+    code = resp.status_code
+    limited = code == 429 or (code == 403 and resp.headers.get("x-ratelimit-remaining") == "0")
+    if limited:
+        return Outcome("retry", error=f"{t.label} is rate-limiting; it will be sent again later",
+                       retry_after_s=_retry_after(resp))
+    if code >= 500:
+        return Outcome("retry", error=f"{t.label} had an error ({code}); it will be sent again later")
+    if code == 203 or code in (401, 403):  # Azure DevOps answers a bad PAT with 203 and a sign-in page
+        return Outcome("failed", error=f"{t.label} refused the credentials ({code}); check the {t.secret_label.lower()}")
+    if code in (404, 410):
+        return Outcome("failed", error=f"{t.label} found nothing at that address ({code}); check the configuration")
+    if code >= 300:
+        return Outcome("failed", error=f"{t.label} refused the request ({code}): {_reason(resp)}")
+    try:
+        ext_id, url = t.parse(config, resp)
+    except (ValueError, KeyError, TypeError):
+        return Outcome("sent", error=f"{t.label} accepted it but its answer had no id")
+    return Outcome("sent", external_id=ext_id, external_url=url)
+
+
+def _retry_after(resp: httpx.Response) -> float | None:
+    value = resp.headers.get("retry-after")
+    if value:
+        if value.strip().isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, (when - dt.datetime.now(dt.timezone.utc)).total_seconds())
+        except (TypeError, ValueError):
+            return None
+    reset = resp.headers.get("x-ratelimit-reset")  # GitHub: epoch seconds
+    if reset and reset.isdigit():
+        return max(0.0, int(reset) - dt.datetime.now(dt.timezone.utc).timestamp())
+    return None
+
+
+def _reason(resp: httpx.Response) -> str:
+    """A short reason from the service's error body (Jira's errorMessages/errors, GitHub's message)."""
+    try:
+        data = resp.json()
+    except ValueError:
+        return " ".join(resp.text.split())[:120] or "no reason given"
+    if isinstance(data, dict):
+        parts = list(data.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (data.get("errors") or {}).items()
+                                                          if isinstance(data.get("errors"), dict)]
+        if data.get("message"):
+            parts.append(str(data["message"]))
+        if parts:
+            return "; ".join(str(p) for p in parts)[:200]
+    return json.dumps(data)[:120]
