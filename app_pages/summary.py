@@ -5,6 +5,7 @@ import streamlit as st
 from app_ui.common import md, service
 from facilitator.publishing.charts import coverage_chart, themes_chart
 from facilitator.publishing.exports import actions_csv, ordered_by_votes, to_json
+from facilitator.publishing.pdf import to_pdf
 from facilitator.service.retros import RetroNotFound
 
 svc = service()
@@ -64,7 +65,16 @@ else:
 with st.expander("Full summary (as downloaded)"):
     st.markdown(pub.markdown)
 
-d1, d2, d3 = st.columns(3)
+d0, d1, d2, d3 = st.columns(4)
+
+
+def _pdf() -> bytes:  # made when the button is clicked, not on every view
+    register_id = svc.get(pub.retro_id).register_id
+    return to_pdf(s, svc.register_info(register_id).register if register_id else None)
+
+
+d0.download_button("Download PDF", _pdf, file_name="retro-summary.pdf", mime="application/pdf", key="dl_pdf",
+                   icon=":material/picture_as_pdf:", on_click="ignore")
 d1.download_button("Download Markdown", pub.markdown, file_name="retro-summary.md", mime="text/markdown",
                    key="dl_md", icon=":material/download:")
 d2.download_button("Download JSON", to_json(s), file_name="retro-summary.json", mime="application/json",

@@ -258,7 +258,12 @@ def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None
         if now != seen:
             st.rerun(scope="app")
 
-    _watch()
+    # In a container of its own: a fragment that draws nothing takes no slot on the
+    # page, so when a tick ended during a full rerun, Streamlit cleared the element
+    # drawn next in that slot as stale (under load, 7 of 20 pages lost the Review
+    # notice this way and looked as if they never followed the change).
+    with st.container():
+        _watch()
 
 
 STATUS_WORDS = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this",

@@ -21,6 +21,7 @@ from facilitator.inputs.register import default_owner
 from facilitator.models import Action, Card, Coverage, Register, Theme
 from facilitator.offline.kinds import is_proposal
 from facilitator.scrub import without_names
+from facilitator.text import plural
 
 FIX_DAYS, REASSURE_DAYS, ESCALATE_DAYS = 14, 7, 21
 PROPOSAL_MAX_CHARS = 160
@@ -37,7 +38,7 @@ def fix_title(theme: Theme, cards: Sequence[Card], roster: Sequence[str] = ()) -
         if len(text) > PROPOSAL_MAX_CHARS:
             text = text[: PROPOSAL_MAX_CHARS - 1].rstrip() + "\u2026"
         title = f"Try the team's proposal for {theme.label.lower()}: {text}"
-        extra = f" ({len(proposals) - 1} more proposal(s) on the board)" if len(proposals) > 1 else ""
+        extra = f" ({plural(len(proposals) - 1, 'more proposal')} on the board)" if len(proposals) > 1 else ""
         title += extra
     else:
         title = f"No fix was proposed for {theme.label.lower()}: agree one first step in the discussion and name who takes it"
