@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from app_ui.common import md, service
+from app_ui.common import STATUS_WORDS, md, service
 from facilitator.publishing.charts import coverage_chart, themes_chart
 from facilitator.publishing.exports import actions_csv, ordered_by_votes, to_json
 from facilitator.publishing.pdf import to_pdf
@@ -43,6 +43,12 @@ if a.coverage:
     c2.altair_chart(coverage_chart(a))
 else:
     c2.info("No fears were raised.")
+with st.expander("The charts as tables"):  # for screen readers, and for reading exact numbers
+    st.dataframe([{"Theme": t.label, "Kind": t.kind, "Cards": len(t.card_ids), "Dots": s.votes.get(t.id, 0)}
+                  for t in a.themes], hide_index=True)
+    if a.coverage:
+        st.dataframe([{"Coverage": STATUS_WORDS[k].split(":")[0], "Fears": n} for k, n in statuses.items() if n],
+                     hide_index=True)
 
 st.subheader("Themes, most voted first")
 for t, n in ordered_by_votes(a, s.votes):
@@ -68,13 +74,15 @@ with st.expander("Full summary (as downloaded)"):
 d0, d1, d2, d3 = st.columns(4)
 
 
-def _pdf() -> bytes:  # made when the button is clicked, not on every view
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _pdf(pub_id: str) -> bytes:  # a publication never changes: made once per process
     register_id = svc.get(pub.retro_id).register_id
     return to_pdf(s, svc.register_info(register_id).register if register_id else None)
 
 
-d0.download_button("Download PDF", _pdf, file_name="retro-summary.pdf", mime="application/pdf", key="dl_pdf",
-                   icon=":material/picture_as_pdf:", on_click="ignore")
+d0.download_button("Download PDF", _pdf(pub.id), file_name="retro-summary.pdf", mime="application/pdf",
+                   key="dl_pdf", icon=":material/picture_as_pdf:", on_click="ignore")
 d1.download_button("Download Markdown", pub.markdown, file_name="retro-summary.md", mime="text/markdown",
                    key="dl_md", icon=":material/download:")
 d2.download_button("Download JSON", to_json(s), file_name="retro-summary.json", mime="application/json",

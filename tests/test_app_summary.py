@@ -15,7 +15,8 @@ def test_published_summary_is_read_only_with_downloads():
     assert at.title[0].value == "Sprint 42"
     assert {m.label for m in at.metric} == {"Themes", "Fears raised", "Trust gaps", "Actions"}
     assert len(at.get("vega_lite_chart")) == 2
-    assert len(at.get("download_button")) == 3
+    assert [b.label for b in at.get("download_button")] == [
+        "Download PDF", "Download Markdown", "Download JSON", "Download actions (CSV)"]
     assert not at.text_input and not at.checkbox  # nothing to edit
     assert not any("Person" in m.value for m in at.markdown)  # no card text
 

@@ -91,6 +91,36 @@ def _shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.wait_for_timeout(400)  # let Streamlit finish painting
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    _axe(page, name)
+
+
+# axe-core from its npm package (scripts/test fetches it), injected into every page
+# the test photographs: each page and phase. Serious and critical violations fail.
+AXE = Path(os.environ.get("AXE_JS") or ROOT / ".tools" / "axe-core-4.14.1" / "axe.min.js")
+AXE_RESULTS: dict[str, list[dict]] = {}
+_AXE_RUN = """async () => {
+  const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa',
+                                                                     'wcag22aa', 'best-practice']}});
+  return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+                                 nodes: v.nodes.slice(0, 4).map(n => n.target.join(' '))}));
+}"""
+
+
+def _axe(page, name: str) -> None:
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}; scripts/test fetches it (or set AXE_JS)")
+    page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    AXE_RESULTS[name] = page.evaluate(_AXE_RUN)
+
+
+def _axe_report() -> list[str]:
+    import json
+
+    out = ROOT / "test-artifacts" / "axe.json"  # every violation found, whatever its impact
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(AXE_RESULTS, indent=2))
+    return [f"{name}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
+            for name, found in AXE_RESULTS.items() for v in found if v["impact"] in ("serious", "critical")]
 
 
 def _ready(page) -> None:
@@ -291,6 +321,9 @@ def test_full_retro_in_the_browser(server):
             with p.expect_download() as dl:
                 p.get_by_role("button", name="Download JSON").click()
             assert '"analysis"' in Path(dl.value.path()).read_text()
+            with p.expect_download() as dl:
+                p.get_by_role("button", name="Download PDF").click()
+            assert Path(dl.value.path()).read_bytes().startswith(b"%PDF-")
 
             # 8. A commitment owner opens the trust-gap board (the first one creates the owner key).
             fac.goto(server + "/gaps")
@@ -301,5 +334,7 @@ def test_full_retro_in_the_browser(server):
             expect(fac.get_by_text("If the routing bot works")).to_have_count(0)  # no card text
             _shot(fac, "10-trust-gaps")
             assert outside == [], f"pages fetched from outside the server: {sorted(set(outside))[:5]}"
+            serious = _axe_report()
+            assert not serious, "accessibility (axe-core):\n" + "\n".join(serious)
         finally:
             browser.close()
