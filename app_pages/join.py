@@ -12,7 +12,17 @@ import uuid
 
 import streamlit as st
 
-from app_ui.common import board, cookie_secret, md, phase_bar, service, set_cookie_once, settings, watch_and_rerun
+from app_ui.common import (
+    board,
+    cookie_secret,
+    md,
+    page_shown,
+    phase_bar,
+    service,
+    set_cookie_once,
+    settings,
+    watch_and_rerun,
+)
 from app_ui.meeting import done_toggle, focus_panel, timer
 from facilitator.errors import FacilitatorError
 from facilitator.publishing.exports import ordered_by_votes
@@ -220,3 +230,5 @@ elif retro.phase in ("discuss", "publish"):
         focus_panel(retro, svc.analysis(retro.id).current, register)
     st.subheader("Results: most voted first")
     themes_view(with_votes=True)
+
+page_shown(retro)  # last: the page's clock compares it with the state the server ran

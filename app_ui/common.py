@@ -240,17 +240,53 @@ def board(svc: RetroService, retro: Retro) -> None:
                 card_box(c.text)
 
 
+# The page's clock, in the browser: a tiny component whose script sends a trigger every
+# few seconds, which reruns only the watcher fragment it sits in (rather than
+# ``run_every``, whose timer lives in Streamlit's frontend).
+#
+# It also heals a page left behind. Under load (30 pages on 2 cores,
+# scripts/bench_browser.py) Streamlit sometimes loses a full rerun's output: the server
+# ran the page for the new phase, the browser still shows the old one, and every later
+# tick finds nothing to do. ``page_shown`` at the end of the page records in the
+# browser the state it drew; the clock knows the state the server last ran. When they
+# differ for longer than a slow rerun could take, the page reloads (a participant
+# resumes from their cookie).
+_CLOCK_JS = """
+export default function (component) {
+  const d = component.data || {};
+  if (d.shown !== undefined) { window.__retroShown = d.shown; return; }
+  // Called on every render: the interval always uses the latest mount and data.
+  window.__retroRan = d.ran;
+  window.__retroTick = component;
+  window.__retroHealMs = d.heal_ms;
+  if (window.__retroClock) return;  // one clock per page, whatever Streamlit re-mounts
+  window.__retroClock = true;
+  let behind = null;
+  setInterval(() => {
+    window.__retroTick.setTriggerValue("tick", Date.now());
+    if (window.__retroShown === undefined || window.__retroShown === window.__retroRan) { behind = null; return; }
+    behind = behind || Date.now();
+    if (Date.now() - behind > window.__retroHealMs) window.location.reload();
+  }, d.every_ms);
+}
+"""
+_clock = st.components.v2.component("retro_phase_clock", html="<span></span>", js=_CLOCK_JS)
+HEAL_AFTER_S = 20.0
+
+
 def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None:
     """Poll (phase, rev) every ``every`` seconds and rerun the whole page when
-    the facilitator changed something, so nobody has to reload.
+    the facilitator changed something, so nobody has to reload. Pair with
+    ``page_shown`` as the page's last call.
 
     Two seconds, measured (scripts/bench_browser.py, 30 pages on 2 cores): at one
-    second the extra ticks overloaded the server and one page never followed a
-    change within 60 s (a tick seems to pre-empt the page's full rerun)."""
+    second the extra ticks overloaded the server."""
     seen = (retro.phase, retro.rev)
 
-    @st.fragment(run_every=every)
+    @st.fragment
     def _watch() -> None:
+        _clock(key=f"clock:{retro.id}", on_tick_change=_no_op,
+               data={"ran": f"{seen[0]}:{seen[1]}", "every_ms": int(every * 1000), "heal_ms": int(HEAL_AFTER_S * 1000)})
         try:
             now = svc.watch(retro.id)
         except RetroNotFound:
@@ -258,12 +294,18 @@ def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None
         if now != seen:
             st.rerun(scope="app")
 
-    # In a container of its own: a fragment that draws nothing takes no slot on the
-    # page, so when a tick ended during a full rerun, Streamlit cleared the element
-    # drawn next in that slot as stale (under load, 7 of 20 pages lost the Review
-    # notice this way and looked as if they never followed the change).
+    # In a container of its own, so the watcher's slot on the page never moves.
     with st.container():
         _watch()
+
+
+def page_shown(retro: Retro) -> None:
+    """The page's last element: tells the clock which state the browser shows."""
+    _clock(key=f"shown:{retro.id}", data={"shown": f"{retro.phase}:{retro.rev}"})
+
+
+def _no_op() -> None:
+    """The clock's trigger only has to rerun the watcher."""
 
 
 STATUS_WORDS = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this",

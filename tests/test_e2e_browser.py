@@ -49,11 +49,17 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def e2e_data(tmp_path_factory):
+    """The data directory of the server below (a test may seed its database)."""
+    return tmp_path_factory.mktemp("e2e-data")
+
+
+@pytest.fixture(scope="module")
+def server(e2e_data):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/test installs it)")
     port = _free_port()
-    data = tmp_path_factory.mktemp("e2e-data")
+    data = e2e_data
     env = {k: v for k, v in os.environ.items() if not k.startswith("RETRO_")}
     env |= {"RETRO_DATA_DIR": str(data), "LITELLM_LOCAL_MODEL_COST_MAP": "True", "ANONYMIZED_TELEMETRY": "False",
             "RETRO_MIN_PARTICIPANTS": "3"}  # the trust-gap board's k: three people write here
@@ -338,3 +344,82 @@ def test_full_retro_in_the_browser(server):
             assert not serious, "accessibility (axe-core):\n" + "\n".join(serious)
         finally:
             browser.close()
+
+
+def _tab_to(page, is_target: str, limit: int = 80) -> None:
+    """Press Tab until the focused element satisfies ``is_target`` (JS over ``el``)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return !!el && ({is_target}); }}"):
+            return
+    raise AssertionError(f"Tab never reached: {is_target}")
+
+
+def _label_is(text: str) -> str:
+    return (f"(el.getAttribute('aria-label') || el.innerText || '').trim().startsWith({text!r})"
+            f" || (el.labels && el.labels[0] && el.labels[0].innerText.trim().startsWith({text!r}))")
+
+
+def test_keyboard_only_write_vote_and_publish(server, e2e_data):
+    """No mouse: a participant writes a card and spends dots, the facilitator approves
+    and publishes, with Tab, typing, arrows, Space and Enter only."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from facilitator.service.db import Database
+    from facilitator.service.retros import RetroService, new_token
+    from facilitator.settings import Settings
+
+    from .retro_helpers import ColumnEngine, demo_register_text
+
+    settings = Settings(data_dir=e2e_data)
+    svc = RetroService(Database.from_settings(settings), settings)
+    reg = svc.add_register(demo_register_text(), "demo_register.md", name="Harbourline")
+    c = svc.create_retro(team="Keyboard", title="Keyboard retro", columns=["Went well", "To improve", "Worries"],
+                         register_id=reg, k=3)
+    for n in range(2):  # two more people, so the retro reaches k = 3
+        tok = new_token()
+        svc.join(c.retro_id, tok)
+        for col in ("Went well", "To improve", "Worries"):
+            svc.add_card(c.retro_id, tok, col, f"Someone {n} notes something on {col.lower()}", f"k{n}{col}")
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            p = browser.new_context(viewport={"width": 1100, "height": 900}).new_page()
+            p.goto(f"{server}/join?code={c.join_code}")
+            expect(p.get_by_text("Write your cards")).to_be_visible()
+            _tab_to(p, "el.tagName === 'TEXTAREA' || " + _label_is("Your card"))
+            p.keyboard.type("Keyboard only: the release checklist lives in three places")
+            _tab_to(p, "el.tagName === 'BUTTON' && " + _label_is("Add card"))
+            p.keyboard.press("Enter")
+            expect(p.get_by_test_id("stText").filter(has_text="Keyboard only")).to_be_visible()
+            assert svc.counts(c.retro_id).contributors == 3
+
+            for phase in ("reveal", "analyse"):
+                svc.advance(c.retro_id, phase)
+            svc.run_analysis(c.retro_id, svc.start_analysis(c.retro_id), ColumnEngine())
+            for phase in ("review", "vote"):
+                svc.advance(c.retro_id, phase)
+            expect(p.get_by_text("you have 3 dots")).to_be_visible()
+            _tab_to(p, "el.tagName === 'INPUT' && el.type === 'number'")
+            p.keyboard.press("ArrowUp")
+            p.keyboard.press("ArrowUp")
+            _tab_to(p, "el.tagName === 'BUTTON' && " + _label_is("Save my dots"))
+            p.keyboard.press("Enter")
+            expect(p.get_by_text("Saved: 2 of 3 dots used.")).to_be_visible()
+
+            svc.advance(c.retro_id, "discuss")
+            svc.advance(c.retro_id, "publish")
+            f = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            f.goto(f"{server}/facilitate?retro={c.retro_id}&key={c.facilitator_key}")
+            expect(f.get_by_text("Preview of what will be published")).to_be_visible()
+            _tab_to(f, "el.type === 'checkbox' && " + _label_is("I have read this preview"), limit=200)
+            f.keyboard.press("Space")
+            expect(f.get_by_role("checkbox", name="I have read this preview and approve publishing it")).to_be_checked()
+            _tab_to(f, "el.tagName === 'BUTTON' && " + _label_is("Publish"))
+            f.keyboard.press("Enter")
+            expect(f.get_by_text("Published. The summary can no longer change.")).to_be_visible()
+            assert svc.get(c.retro_id).phase == "published"
+        finally:
+            browser.close()
+            svc.db.dispose()
