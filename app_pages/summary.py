@@ -74,7 +74,6 @@ with st.expander("Full summary (as downloaded)"):
 d0, d1, d2, d3 = st.columns(4)
 
 
-
 @st.cache_data(show_spinner=False, max_entries=64)
 def _pdf(pub_id: str) -> bytes:  # a publication never changes: made once per process
     register_id = svc.get(pub.retro_id).register_id

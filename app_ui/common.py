@@ -18,6 +18,7 @@ from facilitator.service.phases import PHASE_LABELS, PHASES
 from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
 from facilitator.service.jobs import AnalysisRunner, make_runner
 from facilitator.settings import Settings, get_settings
+from facilitator.text import capitalised
 
 
 def settings() -> Settings:
@@ -54,7 +55,7 @@ def runner() -> AnalysisRunner:
 
 
 def _stop_with(e: FacilitatorError) -> None:
-    st.error(str(e)[:1].upper() + str(e)[1:])
+    st.error(capitalised(str(e)))
     st.stop()
 
 

@@ -9,6 +9,7 @@ from app_ui.common import md
 from facilitator.errors import FacilitatorError
 from facilitator.integrations.targets import TARGETS
 from facilitator.service.retros import Publication, Retro, RetroService
+from facilitator.text import capitalised
 
 STATUS_WORDS = {"pending": "Waiting to send", "sending": "Sending", "sent": "Sent", "failed": "Not sent",
                 "unknown": "Outcome unknown"}
@@ -44,7 +45,7 @@ def destinations_panel(svc: RetroService, retro: Retro, added_by: str) -> None:
                 try:
                     svc.add_destination(retro.team, kind, config, secret, added_by=added_by)
                 except FacilitatorError as e:
-                    st.warning(str(e)[:1].upper() + str(e)[1:])
+                    st.warning(capitalised(str(e)))
                 else:
                     st.session_state["dest_added"] = (f"Added {tg.label}. The next published retro of team "
                                                       f"{md(retro.team)} sends its actions there.")

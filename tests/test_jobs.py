@@ -40,6 +40,13 @@ def _wait_done(svc, rid, seconds=30):
     raise AssertionError(f"analysis still {svc.analysis(rid).status}")
 
 
+def _in_analyse(svc) -> str:
+    """A seeded retro (4 people, 12 cards) moved to Analyse; its id."""
+    created, _ = seeded_retro(svc, to_phase="reveal")
+    svc.advance(created.retro_id, "analyse")
+    return created.retro_id
+
+
 @pytest.fixture
 def scripted(monkeypatch):
     engine = ColumnEngine()
@@ -49,12 +56,11 @@ def scripted(monkeypatch):
 
 def test_the_embedded_default_runs_the_job_in_process(scripted):
     svc = make_service(engine="scripted-jobs")
-    created, _ = seeded_retro(svc, to_phase="reveal")
-    svc.advance(created.retro_id, "analyse")
+    rid = _in_analyse(svc)
     runner = make_runner(svc.settings, svc.db)
     assert isinstance(runner, InProcessRunner)
-    assert runner.start(svc, created.retro_id)
-    assert _wait_done(svc, created.retro_id).status == "done"
+    assert runner.start(svc, rid)
+    assert _wait_done(svc, rid).status == "done"
     assert scripted.calls == [12]
 
 
@@ -78,14 +84,19 @@ def pg_service(scripted):
         db.drop_schema()
 
 
-def _jobs(db) -> list[dict]:
+def _queue_sql(db, sql: str, **params) -> list[dict]:
+    """SQL on procrastinate's tables, in the test's own schema (their names are unqualified)."""
     from sqlalchemy import text
 
-    with db.engine.connect() as conn:
-        conn.execute(text(f'SET search_path TO "{db.schema}"'))
-        return [dict(r) for r in conn.execute(text(
-            "SELECT id, task_name, status, attempts, args FROM procrastinate_jobs WHERE task_name = :t ORDER BY id"
-        ), {"t": ANALYSE_TASK}).mappings()]
+    with db.engine.begin() as conn:
+        conn.execute(text(f'SET LOCAL search_path TO "{db.schema}"'))
+        result = conn.execute(text(sql), params)
+        return [dict(r) for r in result.mappings()] if result.returns_rows else []
+
+
+def _jobs(db) -> list[dict]:
+    return _queue_sql(db, "SELECT id, task_name, status, attempts, args FROM procrastinate_jobs "
+                          "WHERE task_name = :t ORDER BY id", t=ANALYSE_TASK)
 
 
 def _run_worker_until_idle(svc) -> None:
@@ -101,9 +112,7 @@ def _run_worker_until_idle(svc) -> None:
 @pytest.mark.postgres
 def test_on_the_queue_the_app_defers_and_a_worker_runs_the_job(pg_service, scripted):
     svc = pg_service
-    created, _ = seeded_retro(svc, to_phase="reveal")
-    rid = created.retro_id
-    svc.advance(rid, "analyse")
+    rid = _in_analyse(svc)
     runner = make_runner(svc.settings, svc.db)
     assert isinstance(runner, QueueRunner)
     assert runner.start(svc, rid)
@@ -122,12 +131,8 @@ def test_on_the_queue_the_app_defers_and_a_worker_runs_the_job(pg_service, scrip
 
 @pytest.mark.postgres
 def test_a_job_whose_worker_died_is_retried_and_kept_once(pg_service, scripted):
-    from sqlalchemy import text
-
     svc = pg_service
-    created, _ = seeded_retro(svc, to_phase="reveal")
-    rid = created.retro_id
-    svc.advance(rid, "analyse")
+    rid = _in_analyse(svc)
     make_runner(svc.settings, svc.db).start(svc, rid)
     app = worker_app(svc, _LazyEngine(svc.settings))
 
@@ -138,10 +143,8 @@ def test_a_job_whose_worker_died_is_retried_and_kept_once(pg_service, scripted):
             assert job is not None and job.task_name == ANALYSE_TASK
             assert await retry_stalled_jobs(app) == 0  # its worker is alive: left alone
             # ... then it is SIGKILLed: its heartbeat stops.
-            with svc.db.engine.begin() as conn:
-                conn.execute(text(f'SET LOCAL search_path TO "{svc.db.schema}"'))
-                conn.execute(text("UPDATE procrastinate_workers SET last_heartbeat = now() - make_interval(secs => :s)"),
-                             {"s": STALLED_S + 5})
+            _queue_sql(svc.db, "UPDATE procrastinate_workers SET last_heartbeat = now() - make_interval(secs => :s)",
+                       s=STALLED_S + 5)
             assert await retry_stalled_jobs(app) == 1
 
     asyncio.run(a_worker_takes_it_and_dies())
@@ -156,9 +159,7 @@ def test_a_job_whose_worker_died_is_retried_and_kept_once(pg_service, scripted):
 @pytest.mark.postgres
 def test_an_unreachable_queue_fails_the_run_with_one_line_and_keeps_the_cards(pg_service, monkeypatch):
     svc = pg_service
-    created, _ = seeded_retro(svc, to_phase="reveal")
-    rid = created.retro_id
-    svc.advance(rid, "analyse")
+    rid = _in_analyse(svc)
     runner = make_runner(svc.settings, svc.db)
 
     def unreachable():
@@ -174,12 +175,8 @@ def test_an_unreachable_queue_fails_the_run_with_one_line_and_keeps_the_cards(pg
 
 @pytest.mark.postgres
 def test_the_sweep_forgets_finished_jobs_after_a_day(pg_service):
-    from sqlalchemy import text
-
     svc = pg_service
-    created, _ = seeded_retro(svc, to_phase="reveal")
-    svc.advance(created.retro_id, "analyse")
-    make_runner(svc.settings, svc.db).start(svc, created.retro_id)
+    make_runner(svc.settings, svc.db).start(svc, _in_analyse(svc))
     _run_worker_until_idle(svc)
     app = worker_app(svc, _LazyEngine(svc.settings))
 
@@ -189,9 +186,7 @@ def test_the_sweep_forgets_finished_jobs_after_a_day(pg_service):
 
     asyncio.run(sweep())
     assert len(_jobs(svc.db)) == 1  # a fresh one stays
-    with svc.db.engine.begin() as conn:
-        conn.execute(text(f'SET LOCAL search_path TO "{svc.db.schema}"'))
-        conn.execute(text("UPDATE procrastinate_events SET at = at - interval '25 hours'"))
+    _queue_sql(svc.db, "UPDATE procrastinate_events SET at = at - interval '25 hours'")
     asyncio.run(sweep())
     assert _jobs(svc.db) == []
 

@@ -36,6 +36,9 @@ class Field:
     label: str
     help: str = ""
     default: str = ""
+    url: bool = False  # an address the request goes to: https only
+    pattern: str | None = None  # the whole value must match it ...
+    rule: str = ""  # ... as this says
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Target:
     label: str = ""
     fields: tuple[Field, ...] = ()
     secret_label: str = ""
+    secret_is_url: bool = False  # a webhook: the secret is the address itself
 
     def validate(self, config: dict[str, str], secret: str) -> dict[str, str]:
         """The cleaned configuration, or an InputError naming the field to fix."""
@@ -60,9 +64,16 @@ class Target:
             value = (config.get(f.name) or f.default).strip()
             if not value:
                 raise InputError(f"{self.label}: fill in {f.label.lower()}")
+            what = f"{self.label}: the {f.label[:1].lower()}{f.label[1:]}"
+            if f.url:
+                value = _https(value, what)
+            if f.pattern and not re.fullmatch(f.pattern, value):
+                raise InputError(f"{what} is {f.rule}")
             clean[f.name] = value
         if not secret.strip():
             raise InputError(f"{self.label}: fill in {self.secret_label.lower()}")
+        if self.secret_is_url:
+            _https(secret, f"{self.label}: the {self.secret_label[:1].lower()}{self.secret_label[1:]}")
         return clean
 
     def request(self, config: dict[str, str], secret: str, action: OutboundAction) -> httpx.Request:
@@ -100,13 +111,13 @@ def _slack_escape(text: str) -> str:
 
 class Slack(Target):
     kind, label = "slack", "Slack"
-    secret_label = "Incoming webhook URL"
+    secret_label, secret_is_url = "Incoming webhook URL", True
 
     def validate(self, config, secret):
-        super().validate(config, secret)
-        if not _https(secret, "The Slack webhook URL").startswith("https://hooks.slack.com/"):
+        clean = super().validate(config, secret)
+        if not secret.strip().startswith("https://hooks.slack.com/"):
             raise InputError("The Slack webhook URL starts with https://hooks.slack.com/ (Slack: Incoming Webhooks)")
-        return {}
+        return clean
 
     def request(self, config, secret, action):
         # The fallback text is mrkdwn: &, < and > are escaped so a title cannot make a link or a mention.
@@ -121,12 +132,7 @@ class Slack(Target):
 
 class Teams(Target):
     kind, label = "teams", "Microsoft Teams"
-    secret_label = "Incoming webhook or Workflows URL"
-
-    def validate(self, config, secret):
-        super().validate(config, secret)
-        _https(secret, "The Teams webhook URL")
-        return {}
+    secret_label, secret_is_url = "Incoming webhook or Workflows URL", True
 
     def request(self, config, secret, action):
         # An Adaptive Card in a message: what both Teams Workflows webhooks and the
@@ -143,18 +149,12 @@ class Teams(Target):
 
 class Jira(Target):
     kind, label = "jira", "Jira"
-    fields = (Field("site", "Site URL", "e.g. https://your-team.atlassian.net"),
-              Field("project", "Project key", "e.g. OPS"),
+    fields = (Field("site", "Site URL", "e.g. https://your-team.atlassian.net", url=True),
+              Field("project", "Project key", "e.g. OPS", pattern=r"[A-Z][A-Z0-9_]{0,49}",
+                    rule="upper-case letters and digits, e.g. OPS"),
               Field("issue_type", "Issue type", default="Task"),
               Field("email", "Account e-mail", "the Atlassian account the API token belongs to"))
     secret_label = "API token"
-
-    def validate(self, config, secret):
-        clean = super().validate(config, secret)
-        clean["site"] = _https(clean["site"], "The Jira site URL")
-        if not re.fullmatch(r"[A-Z][A-Z0-9_]{0,49}", clean["project"]):
-            raise InputError("The Jira project key is upper-case letters and digits, e.g. OPS")
-        return clean
 
     def request(self, config, secret, action):
         paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in action.lines()]
@@ -175,16 +175,11 @@ class Jira(Target):
 
 class GitHub(Target):
     kind, label = "github", "GitHub issues"
-    fields = (Field("repository", "Repository", "owner/name"),
-              Field("api", "API URL", "GitHub Enterprise Server: https://HOST/api/v3", default="https://api.github.com"))
+    fields = (Field("repository", "Repository", "owner/name", pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+                    rule="owner/name, e.g. acme/platform"),
+              Field("api", "API URL", "GitHub Enterprise Server: https://HOST/api/v3", default="https://api.github.com",
+                    url=True))
     secret_label = "Token (fine-grained, Issues: write)"
-
-    def validate(self, config, secret):
-        clean = super().validate(config, secret)
-        if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", clean["repository"]):
-            raise InputError("The GitHub repository is owner/name, e.g. acme/platform")
-        clean["api"] = _https(clean["api"], "The GitHub API URL")
-        return clean
 
     def request(self, config, secret, action):
         body = {"title": _title(action), "body": "\n\n".join(action.lines())}
@@ -199,15 +194,10 @@ class GitHub(Target):
 
 class AzureDevOps(Target):
     kind, label = "azure_devops", "Azure DevOps"
-    fields = (Field("organization", "Organization URL", "e.g. https://dev.azure.com/acme"),
+    fields = (Field("organization", "Organization URL", "e.g. https://dev.azure.com/acme", url=True),
               Field("project", "Project"),
               Field("work_item_type", "Work item type", default="Task"))
     secret_label = "Personal access token (Work items: read & write)"
-
-    def validate(self, config, secret):
-        clean = super().validate(config, secret)
-        clean["organization"] = _https(clean["organization"], "The Azure DevOps organization URL")
-        return clean
 
     def request(self, config, secret, action):
         description = "<br>".join(html.escape(line) for line in action.lines())
@@ -229,13 +219,8 @@ class AzureDevOps(Target):
 
 class Webhook(Target):
     kind, label = "webhook", "JSON webhook (signed)"
-    fields = (Field("url", "URL", "receives a POST per action"),)
+    fields = (Field("url", "URL", "receives a POST per action", url=True),)
     secret_label = "Signing secret"
-
-    def validate(self, config, secret):
-        clean = super().validate(config, secret)
-        clean["url"] = _https(clean["url"], "The webhook URL")
-        return clean
 
     def request(self, config, secret, action):
         body = _json({"event": "retro.action.published", "delivery": action.key,

@@ -24,6 +24,7 @@ from facilitator.offline import lexical
 from facilitator.offline.kinds import KindClassifier
 from facilitator.offline.steering import ID_LIKE
 from facilitator.scrub import roster_names, without_names
+from facilitator.text import capitalised
 
 FEAR_LABELS = {
     "automation": "Fear of automation or AI replacing roles",
@@ -114,7 +115,7 @@ def phrase(text: str, roster_lower: set[str]) -> str:
         while words and words[-1].lower() in _DANGLING:
             words.pop()
     out = " ".join(words).strip(" ,;:-")
-    return out[:1].upper() + out[1:] if out else ""
+    return capitalised(out)
 
 
 _DANGLING = frozenset("a an the and or but of to for with in on at by from that is are was were be our my your their".split())

@@ -28,6 +28,7 @@ from facilitator.publishing.preview import PublishedSummary
 from facilitator.service import db as t
 from facilitator.service import sealing
 from facilitator.service.base import NotAllowed, ServiceBase, _team_norm
+from facilitator.text import capitalised
 
 MAX_ATTEMPTS = 6
 BACKOFF_S = 30.0  # 30 s, 1, 2, 4, 8 min: about a quarter of an hour of retries in all
@@ -160,19 +161,19 @@ class IntegrationsMixin(ServiceBase):
                 q = q.with_for_update(skip_locked=True)
             rows = conn.execute(q).mappings().all()
             out = []
-            summaries: dict[str, tuple[str, PublishedSummary]] = {}
+            actions: dict[str, dict[str, OutboundAction]] = {}  # per retro, by action id
             for row in rows:
                 conn.execute(update(t.deliveries).where(t.deliveries.c.id == row["id"])
                              .values(status="sending", claimed_at=now))
                 dest = conn.execute(select(t.integrations).where(
                     t.integrations.c.id == row["integration_id"])).mappings().first()
-                if row["retro_id"] not in summaries:
-                    pub = conn.execute(select(t.publications.c.id, t.publications.c.summary_json).where(
-                        t.publications.c.retro_id == row["retro_id"])).first()
-                    summaries[row["retro_id"]] = (pub[0], PublishedSummary.model_validate_json(pub[1]))
-                pub_id, summary = summaries[row["retro_id"]]
-                action = next((a for a in outbound_actions(pub_id, summary, self._summary_url(pub_id))
-                               if a.key == f"{pub_id}:{row['action_id']}"), None)
+                if row["retro_id"] not in actions:
+                    pub_id, summary_json = conn.execute(select(t.publications.c.id, t.publications.c.summary_json)
+                                                        .where(t.publications.c.retro_id == row["retro_id"])).one()
+                    summary = PublishedSummary.model_validate_json(summary_json)
+                    outbound = outbound_actions(pub_id, summary, self._summary_url(pub_id))  # in action order
+                    actions[row["retro_id"]] = {a.id: o for a, o in zip(summary.analysis.actions, outbound)}
+                action = actions[row["retro_id"]].get(row["action_id"])
                 out.append((row, action, dest["kind"], json.loads(dest["config_json"]), dest["secret_sealed"]))
         # Unsealed outside the transaction; a key problem fails the delivery with its one line.
         ready = []
@@ -180,7 +181,7 @@ class IntegrationsMixin(ServiceBase):
             try:
                 secret = sealing.unseal(self.settings, self.db.is_sqlite, sealed)
             except Exception as e:  # noqa: BLE001
-                self._record(row["id"], row["attempts"] + 1, Outcome("failed", error=str(e)[:1].upper() + str(e)[1:]))
+                self._record(row["id"], row["attempts"] + 1, Outcome("failed", error=capitalised(str(e))))
                 continue
             ready.append((row, action, kind, config, secret))
         return ready
@@ -203,7 +204,3 @@ class IntegrationsMixin(ServiceBase):
         with self.db.write() as conn:
             conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values))
 
-
-def action_preview(summary: PublishedSummary) -> list[OutboundAction]:
-    """What would be sent for a summary (shown beside the destinations)."""
-    return outbound_actions("preview", summary)

@@ -11,6 +11,9 @@ raises: progress and result live in the database, so any process shows them.
   ``retry_stalled`` task puts its job back and another worker runs it again with the
   same run id. Nothing is done twice: ``run_analysis`` keeps a result only for the
   run that holds the retro's claim, and a killed run committed nothing.
+
+The deliveries of published actions (``IntegrationsMixin.deliver_due``) run the
+same two ways: a thread after publishing, or a job plus the worker's sweep.
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ class _LazyEngine:
 
 
 class AnalysisRunner:
-    """Starts analyses and answers one-off coverage questions; one per app process."""
+    """Starts analyses and deliveries, and answers one-off coverage questions; one per app process."""
 
     def __init__(self, s: Settings):
         self.settings = s

@@ -24,7 +24,7 @@ from facilitator.service.base import (
     _now,
     _team_norm,
 )
-from facilitator.text import unstorable
+from facilitator.text import capitalised, unstorable
 
 
 class ParticipationMixin(ServiceBase):
@@ -45,7 +45,7 @@ class ParticipationMixin(ServiceBase):
         team, title = team.strip(), title.strip()
         for what in (team, title, *columns, *roster):
             if why := unstorable(what):
-                raise InputError(why[:1].upper() + why[1:] + ".")
+                raise InputError(capitalised(why) + ".")
         if not team:
             raise InputError("Give the team a name; the next retro of the same team picks up its open actions")
         if not title:
@@ -165,7 +165,7 @@ class ParticipationMixin(ServiceBase):
     def add_card(self, retro_id: str, token: str, column: str, text: str, idem_key: str) -> CardView:
         text = (text or "").strip()
         if why := unstorable(text):
-            raise InputError(why[:1].upper() + why[1:] + ".")
+            raise InputError(capitalised(why) + ".")
         s = self.settings
         if not text:
             raise InputError("The card is empty; write something first")
@@ -234,7 +234,7 @@ class ParticipationMixin(ServiceBase):
     def edit_card(self, retro_id: str, token: str, card_id: str, text: str, column: str | None = None) -> None:
         text = (text or "").strip()
         if why := unstorable(text):
-            raise InputError(why[:1].upper() + why[1:] + ".")
+            raise InputError(capitalised(why) + ".")
         if not text:
             raise InputError("A card can't be empty; delete it instead")
         if len(text) > self.settings.max_card_chars:
