@@ -13,6 +13,8 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from facilitator.errors import FacilitatorError
+from facilitator.i18n import N_, _, set_locale, supported
+from facilitator.publishing.charts import KIND_WORDS  # noqa: F401 - the pages' one list of kind words
 from facilitator.scrub import safe_markdown_text
 from facilitator.service.phases import PHASE_LABELS, PHASES
 from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
@@ -23,6 +25,25 @@ from facilitator.text import capitalised
 
 def settings() -> Settings:
     return get_settings()
+
+
+# --- language ----------------------------------------------------------------
+
+
+def apply_locale(retro: Retro | None = None) -> str:
+    """Set this run's UI language (facilitator.i18n): the retro's on its pages, else
+    the one this session last used, else the browser's. Call it first in app.py, on
+    every page that loads a retro, and at the top of every fragment (a fragment's
+    rerun does not pass through app.py). A session that meets a retro in another
+    language reruns once, so the navigation is in that language too."""
+    if retro is None:
+        code = st.session_state.get("locale") or supported(st.context.locale)
+        return set_locale(code)
+    if st.session_state.get("locale") != retro.locale:
+        st.session_state["locale"] = retro.locale
+        set_locale(retro.locale)
+        st.rerun()
+    return set_locale(retro.locale)
 
 
 @st.cache_resource(show_spinner=False)
@@ -309,8 +330,10 @@ def _no_op() -> None:
     """The clock's trigger only has to rerun the watcher."""
 
 
-STATUS_WORDS = {"covered": "Covered", "partial": "Partly covered", "uncovered": "Trust gap: nothing answers this",
-                "needs_review": "Needs review: related commitments below; check their scope and limits"}
+# Marked for the catalogue; shown through _() (facilitator.i18n).
+STATUS_WORDS = {"covered": N_("Covered"), "partial": N_("Partly covered"),
+                "uncovered": N_("Trust gap: nothing answers this"),
+                "needs_review": N_("Needs review: related commitments below; check their scope and limits")}
 
 
 def candidates_panel(candidates, status: str, *, expanded: bool = False) -> None:

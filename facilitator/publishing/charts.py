@@ -12,7 +12,7 @@ import pandas as pd
 from facilitator.models import Analysis
 
 KIND_COLOURS = {"flaw": "#e8833a", "fear": "#7b5ea7", "positive": "#3a9d5d", "other": "#9aa5b1"}
-KIND_WORDS = {"flaw": "process flaw", "fear": "fear", "positive": "positive", "other": "other"}
+KIND_WORDS = {"flaw": N_("process flaw"), "fear": N_("fear"), "positive": N_("positive"), "other": N_("other")}
 STATUS_COLOURS = {"covered": "#3a9d5d", "partial": "#e0b000", "needs review": "#5b7db8", "gap": "#d64545"}
 STATUS_WORDS = {"covered": "covered", "partial": "partial", "needs_review": "needs review", "uncovered": "gap"}
 

@@ -68,6 +68,7 @@ class Retro:
     timer_phase: str | None = None
     timer_ends_at: float | None = None
     focus_theme_id: str | None = None
+    locale: str = "en"
 
     @property
     def revealed(self) -> bool:
@@ -182,7 +183,7 @@ class ServiceBase:
             vote_budget=r["vote_budget"], roster=tuple(json.loads(r["roster_json"] or "[]")),
             owner_email=r["owner_email"], phase=r["phase"], rev=r["rev"], created_on=r["created_on"],
             short_code=r["short_code"], timer_phase=r["timer_phase"], timer_ends_at=r["timer_ends_at"],
-            focus_theme_id=r["focus_theme_id"],
+            focus_theme_id=r["focus_theme_id"], locale=r["locale"],
         )
 
     def _get(self, conn: Connection, retro_id: str) -> Retro:

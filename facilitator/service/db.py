@@ -106,6 +106,8 @@ retros = Table(
     Column("focus_theme_id", String(64), nullable=True),
     Column("join_window_start", Float, nullable=False, default=0.0, server_default="0"),
     Column("join_window_count", Integer, nullable=False, default=0, server_default="0"),
+    # The language of the retro's pages (revision 0007; facilitator.i18n).
+    Column("locale", String(8), nullable=False, default="en", server_default="en"),
     Index("ix_retros_short_code", "short_code", unique=True),
 )
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from facilitator.errors import InputError
+from facilitator.i18n import DEFAULT_LOCALE, LOCALES, _
 from facilitator.service import db as t
 from facilitator.service.base import (
     CardView,
@@ -41,6 +42,7 @@ class ParticipationMixin(ServiceBase):
         vote_budget: int | None = None,
         roster: Sequence[str] = (),
         owner_email: str | None = None,
+        locale: str = DEFAULT_LOCALE,
     ) -> Created:
         team, title = team.strip(), title.strip()
         for what in (team, title, *columns, *roster):
@@ -60,6 +62,8 @@ class ParticipationMixin(ServiceBase):
         budget = self.settings.votes_per_participant if vote_budget is None else int(vote_budget)
         if not 1 <= budget <= 20:
             raise InputError(f"The vote budget must be between 1 and 20 dots, got {budget}")
+        if locale not in LOCALES:
+            raise InputError(_("Pick the retro's language from the list"))
         if register_id is not None:
             self.register_info(register_id)
         retro_id = secrets.token_hex(8)
@@ -81,6 +85,7 @@ class ParticipationMixin(ServiceBase):
                     vote_budget=budget,
                     roster_json=json.dumps([r.strip() for r in roster if r.strip()]),
                     owner_email=owner_email,
+                    locale=locale,
                     phase="collect",
                     rev=0,
                     created_at=_now(),
