@@ -13,6 +13,7 @@ import uuid
 import streamlit as st
 
 from app_ui.common import (
+    apply_locale,
     board,
     cookie_secret,
     md,
@@ -25,18 +26,22 @@ from app_ui.common import (
 )
 from app_ui.meeting import done_toggle, focus_panel, timer
 from facilitator.errors import FacilitatorError
+from facilitator.i18n import N_, _, ngettext
 from facilitator.publishing.exports import ordered_by_votes
 from facilitator.service.retros import RetroNotFound, new_token
 
 svc = service()
 s = settings()
 
+# The kind of a theme as this page names it (marked for the catalogue, shown through _()).
+KIND_SHORT = {"flaw": N_("flaw"), "fear": N_("fear"), "positive": N_("positive"), "other": N_("other")}
+
 code = st.query_params.get("code", "")
 if not code:
-    st.title("Join a retrospective")
-    entered = st.text_input("Code (the six letters on the facilitator's screen, or the code from the link)",
+    st.title(_("Join a retrospective"))
+    entered = st.text_input(_("Code (the six letters on the facilitator's screen, or the code from the link)"),
                             key="join_code")
-    if st.button("Join", type="primary", key="join_btn") and entered.strip():
+    if st.button(_("Join"), type="primary", key="join_btn") and entered.strip():
         try:
             st.query_params["code"] = svc.by_short_code(entered).join_code
         except RetroNotFound:
@@ -49,6 +54,7 @@ try:
 except RetroNotFound as e:
     st.error(str(e))
     st.stop()
+apply_locale(retro)  # the retro's language, before anything of it is shown (and before the cookie is set)
 
 # The participant's secret: in this session's state and in a cookie the app sets
 # (so a reload or a new tab resumes the same participant), never in or from the
@@ -69,9 +75,9 @@ if "me" in st.query_params:  # links from older versions carried it: drop, never
 if retro.published:
     st.title(md(retro.title))
     pub = svc.publication_of(retro.id)
-    st.success("This retro is published.")
+    st.success(_("This retro is published."))
     if pub:
-        st.page_link("app_pages/summary.py", label="Read the summary", icon=":material/description:",
+        st.page_link(page="app_pages/summary.py", label=_("Read the summary"), icon=":material/description:",
                      query_params={"s": pub.id})
     st.stop()
 
@@ -79,7 +85,7 @@ if not svc.is_participant(retro.id, token):
     svc.join(retro.id, token)
 
 st.title(md(retro.title))
-st.caption(f"Team {md(retro.team)} · anonymous: your name is never stored with your cards")
+st.caption(_("Team {team} · anonymous: your name is never stored with your cards").format(team=md(retro.team)))
 phase_bar(retro.phase)
 watch_and_rerun(svc, retro)
 timer(svc, retro)
@@ -100,50 +106,50 @@ def _submit_card() -> None:
 
 def collect() -> None:
     mine = svc.my_cards(retro.id, token)
-    st.subheader("Write your cards")
-    if mine and st.button("Not you? Start as a new participant", key="fresh", type="tertiary"):
+    up_to = ngettext("Up to {n} character.", "Up to {n} characters.", s.max_card_chars).format(n=s.max_card_chars)
+    st.subheader(_("Write your cards"))
+    if mine and st.button(_("Not you? Start as a new participant"), key="fresh", type="tertiary"):
         st.session_state[f"fresh:{retro.id}"] = True  # a shared device: the cards above belong to someone else
         st.rerun()
     st.caption(
-        f"Only you can see your cards until the facilitator reveals them. "
-        f"You have written {len(mine)} of {s.max_cards_per_participant}."
+        _("Only you can see your cards until the facilitator reveals them. "
+          "You have written {n} of {limit}.").format(n=len(mine), limit=s.max_cards_per_participant)
     )
     st.session_state.setdefault(f"idem:{retro.id}", uuid.uuid4().hex)
     # No clear_on_submit: a refused card (limit, rate, phase change) stays in the
     # box; the callback clears it only once the card is stored.
     with st.form("new_card"):
-        st.selectbox("Column", retro.columns, key="new_column")
+        st.selectbox(_("Column"), retro.columns, key="new_column")
         # No max_chars: the browser would cut or drop an over-long paste silently; the service
         # refuses it with a message instead, and the text stays in the box to be shortened.
-        st.text_area("Your card", key="new_text", placeholder="One thought per card. Don't name people.",
-                     help=f"Up to {s.max_card_chars} characters.")
-        st.form_submit_button("Add card", type="primary", on_click=_submit_card)
+        st.text_area(_("Your card"), key="new_text", placeholder=_("One thought per card. Don't name people."),
+                     help=up_to)
+        st.form_submit_button(_("Add card"), type="primary", on_click=_submit_card)
     if err := st.session_state.pop("card_error", None):
         st.warning(err)
     if st.session_state.pop("card_added", False):
-        st.toast("Card added")
+        st.toast(_("Card added"))
     done_toggle(svc, retro, token)
     if not mine:
         return
-    st.subheader("Your cards")
+    st.subheader(_("Your cards"))
     for card in mine:
         with st.container(border=True):
             st.caption(md(card.column))
             st.text(card.text)
-            c1, c2, _ = st.columns([1, 1, 4])
-            with c1.popover("Edit", icon=":material/edit:"):
-                new_text = st.text_area("Card", value=card.text, key=f"edit_text:{card.id}",
-                                        help=f"Up to {s.max_card_chars} characters.")
-                new_col = st.selectbox("Column", retro.columns, index=retro.columns.index(card.column)
+            c1, c2, _unused = st.columns([1, 1, 4])
+            with c1.popover(_("Edit"), icon=":material/edit:"):
+                new_text = st.text_area(_("Card"), value=card.text, key=f"edit_text:{card.id}", help=up_to)
+                new_col = st.selectbox(_("Column"), retro.columns, index=retro.columns.index(card.column)
                                        if card.column in retro.columns else 0, key=f"edit_col:{card.id}")
-                if st.button("Save", key=f"save:{card.id}", type="primary"):
+                if st.button(_("Save"), key=f"save:{card.id}", type="primary"):
                     try:
                         svc.edit_card(retro.id, token, card.id, new_text, new_col)
                     except FacilitatorError as e:
                         st.warning(str(e))
                     else:
                         st.rerun()
-            if c2.button("Delete", key=f"del:{card.id}", icon=":material/delete:"):
+            if c2.button(_("Delete"), key=f"del:{card.id}", icon=":material/delete:"):
                 try:
                     svc.delete_card(retro.id, token, card.id)
                 except FacilitatorError as e:
@@ -156,79 +162,85 @@ def themes_view(with_votes: bool) -> None:
     state = svc.analysis(retro.id)
     a = state.current
     if a is None:
-        st.info("The themes will appear here after the analysis.")
+        st.info(_("The themes will appear here after the analysis."))
         return
     votes = svc.vote_totals(retro.id) if with_votes else {}
     rows = ordered_by_votes(a, votes) if with_votes else [(t, 0) for t in a.themes]
     for t, n in rows:
         with st.container(border=True):
-            head = f"**{md(t.label)}** · {t.kind} · {len(t.card_ids)} cards"
+            cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
+            head = f"**{md(t.label)}** · {_(KIND_SHORT[t.kind])} · {cards}"
             if with_votes:
-                head += f" · **{n} dots**"
+                head += " · **" + ngettext("{n} dot", "{n} dots", n).format(n=n) + "**"
             st.markdown(head)
             acts = [x for x in a.actions if t.id in x.theme_ids]
             for x in acts:
-                st.caption(f"Action: {md(x.title)} — {md(x.owner_role)}, due {x.due.isoformat()}")
+                st.caption(_("Action: {title} — {owner}, due {due}").format(
+                    title=md(x.title), owner=md(x.owner_role), due=x.due.isoformat()))
 
 
 def vote() -> None:
     a = svc.analysis(retro.id).current
     if a is None:
-        st.info("Waiting for the themes.")
+        st.info(_("Waiting for the themes."))
         return
     mine = svc.my_votes(retro.id, token)
     text_of = {c.id: c.text for c in svc.revealed_cards(retro.id)}
-    st.subheader(f"Vote: you have {retro.vote_budget} dots")
+    st.subheader(ngettext("Vote: you have {n} dot", "Vote: you have {n} dots", retro.vote_budget).format(
+        n=retro.vote_budget))
     note = st.empty()  # filled below, once a submitted form is saved, so it never shows the old count
     with st.form("votes"):
         dots = {}
         for t in a.themes:
+            cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
             dots[t.id] = st.number_input(
-                f"{md(t.label)} ({t.kind}, {len(t.card_ids)} cards)", min_value=0, max_value=retro.vote_budget,
+                f"{md(t.label)} ({_(KIND_SHORT[t.kind])}, {cards})", min_value=0, max_value=retro.vote_budget,
                 value=int(mine.get(t.id, 0)), step=1, key=f"dots:{t.id}",
             )
-            with st.expander("The cards in this theme"):
+            with st.expander(_("The cards in this theme")):
                 for cid in t.card_ids:
                     st.text("• " + text_of.get(cid, ""))
-        sent = st.form_submit_button("Save my dots", type="primary")
+        sent = st.form_submit_button(_("Save my dots"), type="primary")
     if sent:
         try:
             svc.cast_votes(retro.id, token, dots)
         except FacilitatorError as e:
             st.warning(str(e))
         else:
-            st.success(f"Saved: {sum(dots.values())} of {retro.vote_budget} dots used.")
+            st.success(ngettext("Saved: {n} of {budget} dot used.", "Saved: {n} of {budget} dots used.",
+                                retro.vote_budget).format(n=sum(dots.values()), budget=retro.vote_budget))
             mine = dict(dots)
     saved = sum(mine.values())
     left = retro.vote_budget - saved
-    note.caption("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
-                 f"until voting closes. Saved so far: {saved}, {left} {'dot' if left == 1 else 'dots'} left.")
+    note.caption(_("Put your dots on the themes you most want to discuss (+ and - beside each). You can change them "
+                   "until voting closes. Saved so far: {saved}, {left}.").format(
+        saved=saved, left=ngettext("{n} dot left", "{n} dots left", left).format(n=left)))
     done_toggle(svc, retro, token)
 
 
 if retro.phase == "collect":
     collect()
 elif retro.phase == "reveal":
-    st.subheader("All cards")
+    st.subheader(_("All cards"))
     board(svc, retro)
 elif retro.phase == "analyse":
     state = svc.analysis(retro.id)
-    st.info("The facilitator is grouping the cards into themes. This page updates by itself.")
+    st.info(_("The facilitator is grouping the cards into themes. This page updates by itself."))
     if state.running:
-        st.progress(state.progress, text=state.step or "working")
+        st.progress(state.progress, text=state.step or _("working"))
     board(svc, retro)
 elif retro.phase == "review":
-    st.info("The facilitator is reviewing the themes the analysis suggested. Voting opens next.")
+    st.info(_("The facilitator is reviewing the themes the analysis suggested. Voting opens next."))
     themes_view(with_votes=False)
 elif retro.phase == "vote":
     vote()
 elif retro.phase in ("discuss", "publish"):
     if retro.phase == "publish":
-        st.info("The facilitator is preparing the summary for publication.")
+        st.info(_("The facilitator is preparing the summary for publication."))
     else:
         register = svc.register_info(retro.register_id).register if retro.register_id else None
         focus_panel(retro, svc.analysis(retro.id).current, register)
-    st.subheader("Results: most voted first")
+    st.subheader(_("Results: most voted first"))
     themes_view(with_votes=True)
 
 page_shown(retro)  # last: the page's clock compares it with the state the server ran

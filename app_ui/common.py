@@ -136,14 +136,15 @@ def login_required() -> bool:
         return False
     if not auth_configured():
         st.error(
-            "RETRO_FACILITATOR_LOGIN is on but no identity provider is configured: add an [auth] "
-            "section to .streamlit/secrets.toml (see README), or unset RETRO_FACILITATOR_LOGIN."
+            _("{setting} is on but no identity provider is configured: add an [auth] "
+              "section to .streamlit/secrets.toml (see README), or unset {setting}.").format(
+                setting="RETRO_FACILITATOR_LOGIN")
         )
         return True
     if logged_in_email():
         return False
-    st.info("Facilitator pages need you to log in.")
-    if st.button("Log in", type="primary", key="login"):
+    st.info(_("Facilitator pages need you to log in."))
+    if st.button(_("Log in"), type="primary", key="login"):
         st.login()
     return True
 
@@ -196,8 +197,8 @@ def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
     retro_id = st.query_params.get("retro", "")
     key = st.query_params.get("key") or (cookie_secret(FACILITATOR_COOKIE + retro_id) if retro_id else None)
     if not retro_id:
-        st.warning("This page needs the facilitator link you got when you created the retro.")
-        st.page_link("app_pages/home.py", label="Start a new retro", icon=":material/add_circle:")
+        st.warning(_("This page needs the facilitator link you got when you created the retro."))
+        st.page_link(page="app_pages/home.py", label=_("Start a new retro"), icon=":material/add_circle:")
         st.stop()
     if login_required():
         st.stop()
@@ -211,7 +212,8 @@ def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
     if settings().facilitator_login:
         ok = bool(email) and (ok or (retro.owner_email is not None and email == retro.owner_email))
     if not ok:
-        st.error("This facilitator link is not valid (the key is missing or wrong). Use the link you got when you created the retro.")
+        st.error(_("This facilitator link is not valid (the key is missing or wrong). "
+                   "Use the link you got when you created the retro."))
         st.stop()
     if key and svc.check_key(retro_id, key):
         set_cookie_once(FACILITATOR_COOKIE + retro_id, key, 30 * 86400)  # "Retros on this browser" on the home page
@@ -235,7 +237,7 @@ def phase_bar(phase: str) -> None:
     current = "publish" if phase == "published" else phase
     parts = []
     for p in shown:
-        label = PHASE_LABELS[p]
+        label = _(PHASE_LABELS[p])
         if p == current:
             parts.append(f":blue-background[**{label}**]")
         elif PHASES.index(p) < PHASES.index(current):
@@ -307,6 +309,7 @@ def watch_and_rerun(svc: RetroService, retro: Retro, every: float = 2.0) -> None
 
     @st.fragment
     def _watch() -> None:
+        apply_locale()
         _clock(key=f"clock:{retro.id}", on_tick_change=_no_op,
                data={"ran": f"{seen[0]}:{seen[1]}", "every_ms": int(every * 1000), "heal_ms": int(HEAL_AFTER_S * 1000)})
         try:
@@ -342,19 +345,38 @@ def candidates_panel(candidates, status: str, *, expanded: bool = False) -> None
     list the analysis, the ``coverage`` command and the Commitments page show)."""
     if not candidates:
         if status == "uncovered":
-            st.caption("No commitment in force is related to this worry.")
+            st.caption(_("No commitment in force is related to this worry."))
         return
-    with st.expander(f"Candidate commitments ({len(candidates)})", expanded=expanded):
+    with st.expander(_("Candidate commitments ({n})").format(n=len(candidates)), expanded=expanded):
         for cand in candidates:
             st.markdown(f"**{md(cand.commitment_id)}** {md(cand.title)}")
             st.caption(f"“{md(cand.clause)}”")
             for head, text in cand.limits_shown():
-                st.caption(f"{head}: {md(text)}")
+                st.caption(f"{_(head)}: {md(text)}")
 
 
 # --- roles: commitment owners and admins -----------------------------------------
 
-ROLE_WORDS = {"owner": "commitment owner", "admin": "admin"}
+# Whole sentences per role (marked for the catalogue, shown through _()), so that a
+# translation can inflect the role's name.
+ROLE_TEXTS = {
+    "owner": {
+        "login": N_("Only a commitment owner may do this. Sign in with an e-mail listed in {setting}."),
+        "no_key": N_("Only a commitment owner may do this, and this installation has no commitment owner key yet."),
+        "create": N_("Create the commitment owner key"),
+        "input": N_("The commitment owner key"),
+        "wrong": N_("That is not the commitment owner key."),
+        "new": N_("The commitment owner key. Keep it somewhere safe: it is shown only now."),
+    },
+    "admin": {
+        "login": N_("Only an admin may do this. Sign in with an e-mail listed in {setting}."),
+        "no_key": N_("Only an admin may do this, and this installation has no admin key yet."),
+        "create": N_("Create the admin key"),
+        "input": N_("The admin key"),
+        "wrong": N_("That is not the admin key."),
+        "new": N_("The admin key. Keep it somewhere safe: it is shown only now."),
+    },
+}
 
 
 def has_role(role: str) -> bool:
@@ -372,13 +394,13 @@ def role_gate(svc: RetroService, role: str, *, key: str) -> bool:
     """True when the session holds ``role``; else show how to get it (create the key once, or enter it)."""
     if has_role(role):
         return True
-    word = ROLE_WORDS[role]
+    texts = ROLE_TEXTS[role]
     if settings().facilitator_login:
-        st.info(f"Only a {word} may do this. Sign in with an e-mail listed in RETRO_{role.upper()}_EMAILS.")
+        st.info(_(texts["login"]).format(setting=f"RETRO_{role.upper()}_EMAILS"))
         return False
     if not svc.has_role_key(role):
-        st.info(f"Only a {word} may do this, and this installation has no {word} key yet.")
-        if st.button(f"Create the {word} key", key=f"{key}:create"):
+        st.info(_(texts["no_key"]))
+        if st.button(_(texts["create"]), key=f"{key}:create"):
             try:
                 st.session_state[f"new_key:{role}"] = svc.create_role_key(role)
             except FacilitatorError as e:
@@ -388,12 +410,12 @@ def role_gate(svc: RetroService, role: str, *, key: str) -> bool:
                 st.rerun()
         return False
     with st.form(f"{key}:form"):
-        entered = st.text_input(f"The {word} key", type="password", key=f"{key}:input")
-        if st.form_submit_button("Unlock"):
+        entered = st.text_input(_(texts["input"]), type="password", key=f"{key}:input")
+        if st.form_submit_button(_("Unlock")):
             if svc.check_role_key(role, entered):
                 st.session_state.setdefault("roles", set()).add(role)
                 st.rerun()
-            st.warning(f"That is not the {word} key.")
+            st.warning(_(texts["wrong"]))
     return False
 
 
@@ -401,7 +423,7 @@ def show_new_key(role: str) -> None:
     """The key just created, shown once: it is stored only as a hash."""
     new = st.session_state.pop(f"new_key:{role}", None)
     if new:
-        st.success(f"The {ROLE_WORDS[role]} key. Keep it somewhere safe: it is shown only now.")
+        st.success(_(ROLE_TEXTS[role]["new"]))
         st.code(new, language=None)
 
 

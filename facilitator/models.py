@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_serializer
 
+from facilitator.i18n import N_
+
 Kind = Literal["flaw", "fear", "positive", "other"]
 CoverageStatus = Literal["covered", "partial", "uncovered", "needs_review"]
 """``needs_review``: the engine could not judge; the candidates are shown and the facilitator decides."""
@@ -118,9 +120,10 @@ class Candidate(Strict):
 
     def limits_shown(self) -> list[tuple[str, str]]:
         """What may exclude the fear, as (heading, text) lines, in the order every view shows them."""
-        out = [("Scope", self.scope)] if self.scope else []
-        out += [("Does not promise", item) for item in self.limits]
-        return out + [("Note", flag) for flag in self.flags]
+        # Headings marked for the catalogue: a page shows them through _(), the CLI as they are.
+        out = [(N_("Scope"), self.scope)] if self.scope else []
+        out += [(N_("Does not promise"), item) for item in self.limits]
+        return out + [(N_("Note"), flag) for flag in self.flags]
 
 
 class Coverage(Strict):

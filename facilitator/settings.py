@@ -14,86 +14,88 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from facilitator.i18n import N_  # descriptions: marked for the catalogue, shown translated on the Settings page
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RETRO_", extra="ignore")
 
     data_dir: Path = Field(
         default=Path(".retro-data"),
-        description="Where the SQLite database and the Chroma index live.",
+        description=N_("Where the SQLite database and the Chroma index live."),
     )
     database_url: str | None = Field(
         default=None,
-        description="SQLAlchemy URL; unset means SQLite in data_dir. "
-        "e.g. postgresql+psycopg://user@host/db",
+        description=N_("SQLAlchemy URL; unset means SQLite in data_dir. "
+        "e.g. postgresql+psycopg://user@host/db"),
     )
     db_pool_size: int = Field(
         default=5, ge=1, le=100,
-        description="PostgreSQL connections each app process keeps open. Budget: processes x (pool size + "
-        "max overflow) must stay under the server's max_connections (100 by default).",
+        description=N_("PostgreSQL connections each app process keeps open. Budget: processes x (pool size + "
+        "max overflow) must stay under the server's max_connections (100 by default)."),
     )
     db_max_overflow: int = Field(
-        default=5, ge=0, le=100, description="Extra PostgreSQL connections a process may open in a burst."
+        default=5, ge=0, le=100, description=N_("Extra PostgreSQL connections a process may open in a burst.")
     )
     analysis_jobs: Literal["in-process", "queue"] = Field(
         default="in-process",
-        description="Where analyses run: in-process (a thread of the app process that started it; the "
-        "embedded default) or queue (a job on procrastinate's PostgreSQL queue, run by `retro-facilitator worker`).",
+        description=N_("Where analyses run: in-process (a thread of the app process that started it; the "
+        "embedded default) or queue (a job on procrastinate's PostgreSQL queue, run by `retro-facilitator worker`)."),
     )
-    engine: str = Field(default="local", description="Analysis engine: local or llm.")
-    model: str | None = Field(default=None, description="litellm model string for the llm engine.")
-    fallback_model: str | None = Field(default=None, description="Second litellm model tried once.")
+    engine: str = Field(default="local", description=N_("Analysis engine: local or llm."))
+    model: str | None = Field(default=None, description=N_("litellm model string for the llm engine."))
+    fallback_model: str | None = Field(default=None, description=N_("Second litellm model tried once."))
     embedding_model: str | None = Field(
-        default=None, description="litellm embedding model; unset uses the local MiniLM."
+        default=None, description=N_("litellm embedding model; unset uses the local MiniLM.")
     )
     api_base: str | None = Field(
         default=None,
-        description="Base URL of the model server, e.g. http://localhost:11434 for Ollama "
-        "or http://localhost:8000/v1 for vLLM; unset uses the provider's default.",
+        description=N_("Base URL of the model server, e.g. http://localhost:11434 for Ollama "
+        "or http://localhost:8000/v1 for vLLM; unset uses the provider's default."),
     )
-    call_timeout_s: float = Field(default=60.0, gt=0, description="Deadline per model call.")
-    retries: int = Field(default=2, ge=0, description="Retries on transient provider errors.")
-    repair_attempts: int = Field(default=2, ge=0, le=5, description="Repairs of invalid replies.")
-    token_budget: int = Field(default=200_000, gt=0, description="Max tokens per retro analysis.")
-    max_card_chars: int = Field(default=500, gt=0, description="Longest card accepted.")
-    max_cards_per_participant: int = Field(default=15, gt=0, description="Cards per participant.")
-    max_cards_per_retro: int = Field(default=200, gt=0, description="Cards per retro.")
+    call_timeout_s: float = Field(default=60.0, gt=0, description=N_("Deadline per model call."))
+    retries: int = Field(default=2, ge=0, description=N_("Retries on transient provider errors."))
+    repair_attempts: int = Field(default=2, ge=0, le=5, description=N_("Repairs of invalid replies."))
+    token_budget: int = Field(default=200_000, gt=0, description=N_("Max tokens per retro analysis."))
+    max_card_chars: int = Field(default=500, gt=0, description=N_("Longest card accepted."))
+    max_cards_per_participant: int = Field(default=15, gt=0, description=N_("Cards per participant."))
+    max_cards_per_retro: int = Field(default=200, gt=0, description=N_("Cards per retro."))
     max_participants_per_retro: int = Field(
-        default=60, gt=0, description="Browser sessions that may join one retro (bounds what reloads can inflate)."
+        default=60, gt=0, description=N_("Browser sessions that may join one retro (bounds what reloads can inflate).")
     )
-    min_participants: int = Field(default=5, ge=3, description="Default anonymity threshold k.")
-    top_k: int = Field(default=5, gt=0, description="Candidate commitments shown per fear.")
+    min_participants: int = Field(default=5, ge=3, description=N_("Default anonymity threshold k."))
+    top_k: int = Field(default=5, gt=0, description=N_("Candidate commitments shown per fear."))
     # --- the browser app (facilitator.service.retros, app.py) ---
     max_cards_per_minute: int = Field(
-        default=10, gt=0, description="Cards one participant may submit per minute."
+        default=10, gt=0, description=N_("Cards one participant may submit per minute.")
     )
     max_joins_per_minute: int = Field(
-        default=40, gt=0, description="New participants one retro accepts per minute (a room arriving at once fits)."
+        default=40, gt=0, description=N_("New participants one retro accepts per minute (a room arriving at once fits).")
     )
     votes_per_participant: int = Field(
-        default=3, gt=0, le=20, description="Default dot-voting budget per participant."
+        default=3, gt=0, le=20, description=N_("Default dot-voting budget per participant.")
     )
     secret_key: str | None = Field(
         default=None,
-        description="Fernet key sealing the secrets of the teams' destinations (tokens, webhook URLs). "
-        "Unset on SQLite: one is made in data_dir. Required on PostgreSQL.",
+        description=N_("Fernet key sealing the secrets of the teams' destinations (tokens, webhook URLs). "
+        "Unset on SQLite: one is made in data_dir. Required on PostgreSQL."),
     )
     public_url: str | None = Field(
         default=None,
-        description="Base URL put in shared links, e.g. https://retro.example.org; "
-        "unset uses the address the browser used.",
+        description=N_("Base URL put in shared links, e.g. https://retro.example.org; "
+        "unset uses the address the browser used."),
     )
     owner_emails: str = Field(
         default="",
-        description="With login on: comma-separated e-mails of the commitment owners (may change the register).",
+        description=N_("With login on: comma-separated e-mails of the commitment owners (may change the register)."),
     )
     admin_emails: str = Field(
-        default="", description="With login on: comma-separated e-mails of the admins (may read Settings)."
+        default="", description=N_("With login on: comma-separated e-mails of the admins (may read Settings).")
     )
     facilitator_login: bool = Field(
         default=False,
-        description="Require st.login (OIDC, configured in secrets.toml [auth]) "
-        "for facilitator pages instead of the secret link alone.",
+        description=N_("Require st.login (OIDC, configured in secrets.toml [auth]) "
+        "for facilitator pages instead of the secret link alone."),
     )
 
     @property

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from facilitator.i18n import _
+
 # --- tokens ------------------------------------------------------------------
 
 STOPWORDS = frozenset(
@@ -60,8 +62,11 @@ def unstorable(text: str) -> str | None:
     m = _UNSTORABLE.search(text or "")
     if m is None:
         return None
-    what = "a NUL character" if m.group(0) == "\x00" else "an invalid character (a lone surrogate)"
-    return f"the text contains {what}, which cannot be stored; remove it (it often comes from a bad copy and paste)"
+    if m.group(0) == "\x00":
+        return _("the text contains a NUL character, which cannot be stored; remove it (it often comes from a bad "
+                 "copy and paste)")
+    return _("the text contains an invalid character (a lone surrogate), which cannot be stored; remove it (it "
+             "often comes from a bad copy and paste)")
 
 
 # --- copying a card ------------------------------------------------------------

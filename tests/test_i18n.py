@@ -157,3 +157,18 @@ def test_german_is_used_inside_its_block_and_english_outside():
     assert _("Themes") == "Themes"
     with using("xx"):  # an unknown locale falls back to English, never to an error
         assert _("Themes") == "Themes"
+
+
+def test_no_translated_call_hides_inside_an_f_string():
+    """Babel cannot see ``_("…")`` written inside an f-string (on Python 3.11 the whole
+    f-string is one token), so such a string would never reach the catalogue."""
+    found = []
+    for path in [*_page_files(), *sorted((ROOT / "facilitator").rglob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.JoinedStr):
+                for sub in ast.walk(node):
+                    if (isinstance(sub, ast.Call) and isinstance(sub.func, ast.Name)
+                            and sub.func.id in {"_", "ngettext", "N_"}
+                            and sub.args and isinstance(sub.args[0], ast.Constant)):
+                        found.append(f"{path.relative_to(ROOT)}:{sub.lineno}")
+    assert found == [], f"move these out of the f-string: {found}"

@@ -274,9 +274,9 @@ def test_a_failing_destination_never_blocks_publishing():
 
 @pytest.mark.parametrize(("kind", "config", "secret", "words"), [
     ("slack", {}, "https://example.org/hook", "starts with https://hooks.slack.com/"),
-    ("slack", {}, "", "fill in incoming webhook url"),
+    ("slack", {}, "", "fill in “Incoming webhook URL”"),
     ("jira", {**JIRA, "site": "http://acme.atlassian.net"}, "tok", "must be an https:// address"),
-    ("jira", {**JIRA, "project": "ops team"}, "tok", "project key is upper-case"),
+    ("jira", {**JIRA, "project": "ops team"}, "tok", "“Project key” must be upper-case"),
     ("github", {"repository": "just-a-name"}, "tok", "owner/name"),
     ("webhook", {"url": "ftp://x"}, "s", "must be an https:// address"),
     ("pager", {}, "s", "Unknown destination"),

@@ -77,6 +77,7 @@ LATER_COLUMNS = frozenset({
     "approved_by", "approved_at",  # 0002
     "short_code", "timer_phase", "timer_ends_at", "focus_theme_id", "join_window_start", "join_window_count",
     "done_phase",  # 0004
+    "locale",  # 0007
 })
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -41,19 +42,22 @@ def parse_json(raw: str, source: str, expected: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as e:
         raise InputError(
-            f"{source}: malformed JSON at line {e.lineno} column {e.colno} ({e.msg}); expected {expected}"
+            _("{source}: malformed JSON at line {line} column {column} ({error}); expected {expected}").format(
+                source=source, line=e.lineno, column=e.colno, error=e.msg, expected=expected)
         ) from None
     except RecursionError:
-        raise InputError(f"{source}: the JSON nests too deeply to read; expected {expected}") from None
+        raise InputError(_("{source}: the JSON nests too deeply to read; expected {expected}").format(
+            source=source, expected=expected)) from None
     except ValueError as e:  # e.g. a number of thousands of digits
-        raise InputError(f"{source}: unreadable JSON ({str(e).split(';')[0]}); expected {expected}") from None
+        raise InputError(_("{source}: unreadable JSON ({error}); expected {expected}").format(
+            source=source, error=str(e).split(";")[0], expected=expected)) from None
 
 
 def first_error(e: ValidationError) -> str:
     err = e.errors()[0]
     where = ".".join(str(x) for x in err["loc"])
     if err["type"] == "extra_forbidden":
-        return f"unknown field '{where}'; remove it or check its spelling"
+        return _("unknown field '{field}'; remove it or check its spelling").format(field=where)
     if err["type"] == "missing":
-        return f"missing field '{where}'; add it"
+        return _("missing field '{field}'; add it").format(field=where)
     return f"{where}: {err['msg']}"

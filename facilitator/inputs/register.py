@@ -28,6 +28,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 from facilitator.inputs.files import first_error, parse_json, read_text
 from facilitator.models import Commitment, Register
 
@@ -60,7 +61,7 @@ def parse_register_json(raw: str, source: str = "register") -> Register:
     if isinstance(data, list):
         data = {"commitments": data}
     if not isinstance(data, dict):
-        raise InputError(f'{source}: expected a JSON object with a "commitments" list')
+        raise InputError(_('{source}: expected a JSON object with a "commitments" list').format(source=source))
     try:
         return _checked(Register.model_validate(data), source)
     except ValidationError as e:
@@ -76,22 +77,23 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
         elif line.startswith("## "):
             m = _HEADING.match(line)
             if not m or not _ID.match(m.group(1)):
-                raise InputError(
-                    f"{source} line {n}: '{line.strip()[:60]}' is not a commitment heading; write "
+                raise InputError(_(
+                    "{source} line {n}: '{line}' is not a commitment heading; write "
                     "'## JS-1 Title' (an id with a number, then the title), and keep other notes above "
                     "the first commitment"
-                )
+                ).format(source=source, n=n, line=line.strip()[:60]))
             sections.append((n, m.group(1), m.group(2), []))
         elif sections and line.lstrip().startswith("#"):
             # A stray or malformed heading would otherwise be swallowed into a promise's text.
-            raise InputError(
-                f"{source} line {n}: unexpected heading '{line.strip()[:60]}' inside commitment "
-                f"{sections[-1][1]}; each commitment starts with '## ID Title' and has no sub-headings"
-            )
+            raise InputError(_(
+                "{source} line {n}: unexpected heading '{line}' inside commitment "
+                "{id}; each commitment starts with '## ID Title' and has no sub-headings"
+            ).format(source=source, n=n, line=line.strip()[:60], id=sections[-1][1]))
         elif sections:
             sections[-1][3].append(line)
     if not sections:
-        raise InputError(f"{source}: no '## ID Title' sections found; one section per commitment")
+        raise InputError(_("{source}: no '## ID Title' sections found; one section per commitment").format(
+            source=source))
     commitments = []
     for n, cid, title, body in sections:
         data: dict = {"id": cid, "title": title}
@@ -104,18 +106,18 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
             m = _FIELD.match(body[i].strip())
             if not m:
                 if fields_seen:
-                    raise InputError(
-                        f"{source}: commitment {cid}: line '{body[i].strip()[:60]}' follows the fields "
+                    raise InputError(_(
+                        "{source}: commitment {id}: line '{line}' follows the fields "
                         "without a blank line; leave a blank line between the fields and the text"
-                    )
+                    ).format(source=source, id=cid, line=body[i].strip()[:60]))
                 break
             fields_seen = True
             key = m.group(1).strip().lower()
             if key not in MD_FIELDS:
-                raise InputError(
-                    f"{source}: commitment {cid}: unknown field '{m.group(1).strip()}'; allowed: "
+                raise InputError(_(
+                    "{source}: commitment {id}: unknown field '{field}'; allowed: "
                     "Scope, Owner role, Effective date, Review date, End date, Status, Does not promise"
-                )
+                ).format(source=source, id=cid, field=m.group(1).strip()))
             field = MD_FIELDS[key]
             if field == "does_not_promise":
                 items = [m.group(2).strip()] if m.group(2).strip() else []
@@ -132,11 +134,13 @@ def parse_register_markdown(raw: str, source: str = "register") -> Register:
         text = "\n".join(body[i:]).strip()
         data["text"] = text
         if not text:
-            raise InputError(f"{source}: commitment {cid} (line {n}) has no text; write the promise after the fields")
+            raise InputError(_("{source}: commitment {id} (line {n}) has no text; write the promise after the "
+                               "fields").format(source=source, id=cid, n=n))
         try:
             commitments.append(Commitment.model_validate(data))
         except ValidationError as e:
-            raise InputError(f"{source}: commitment {cid}: {first_error(e)}") from None
+            raise InputError(_("{source}: commitment {id}: {error}").format(
+                source=source, id=cid, error=first_error(e))) from None
     return _checked(Register(commitments=commitments, default_owner_role=default_owner_role), source)
 
 
@@ -157,11 +161,12 @@ def parse_register(raw: str, filename: str) -> Register:
 
 def _checked(register: Register, source: str) -> Register:
     if not register.commitments:
-        raise InputError(f"{source}: the register has no commitments; add at least one")
+        raise InputError(_("{source}: the register has no commitments; add at least one").format(source=source))
     seen: set[str] = set()
     for c in register.commitments:
         if c.id in seen:
-            raise InputError(f"{source}: duplicate commitment id {c.id!r}; ids must be unique")
+            raise InputError(_("{source}: duplicate commitment id {id}; ids must be unique").format(
+                source=source, id=repr(c.id)))
         seen.add(c.id)
     return register
 
@@ -176,13 +181,13 @@ def _register_error(e: ValidationError, data: dict) -> str:
             cid = f"#{loc[1] + 1}"
         field = ".".join(str(x) for x in loc[2:])
         if err["type"] == "extra_forbidden":
-            return (
-                f"commitment {cid}: unknown field '{field}'; allowed: id, title, text, scope, "
+            return _(
+                "commitment {id}: unknown field '{field}'; allowed: id, title, text, scope, "
                 "owner_role, effective_date, review_date, status, does_not_promise"
-            )
+            ).format(id=cid, field=field)
         if err["type"] == "missing":
-            return f"commitment {cid}: missing field '{field}'; add it"
-        return f"commitment {cid}: {field}: {err['msg']}"
+            return _("commitment {id}: missing field '{field}'; add it").format(id=cid, field=field)
+        return _("commitment {id}: {field}: {error}").format(id=cid, field=field, error=err["msg"])
     return first_error(e)
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from facilitator.i18n import N_, _
 from facilitator.models import Strict
 from facilitator.publishing.preview import PublishedSummary
 
-COVERAGE_WORDS = {"covered": "covered by a commitment", "partial": "partly covered",
-                  "uncovered": "trust gap: no commitment answers it", "needs_review": "needs review"}
+COVERAGE_WORDS = {"covered": N_("covered by a commitment"), "partial": N_("partly covered"),
+                  "uncovered": N_("trust gap: no commitment answers it"), "needs_review": N_("needs review")}
 
 
 class OutboundAction(Strict):
@@ -33,14 +34,16 @@ class OutboundAction(Strict):
 
     def lines(self) -> list[str]:
         """The action as plain lines, for chat messages and issue bodies."""
-        out = [f"Owner: {self.owner_role} · due {self.due.isoformat()}"]
+        # In the retro's language: deliveries are sent under its locale (facilitator.i18n).
+        out = [_("Owner: {owner} · due {due}").format(owner=self.owner_role, due=self.due.isoformat())]
         if self.themes:
-            out.append("For: " + "; ".join(self.themes))
+            out.append(_("For: {themes}").format(themes="; ".join(self.themes)))
         if self.coverage:
-            out.append("Commitments: " + "; ".join(self.coverage))
-        out.append(f"From the retro \"{self.retro_title}\" of team {self.team}, published {self.published_on.isoformat()}.")
+            out.append(_("Commitments: {answers}").format(answers="; ".join(self.coverage)))
+        out.append(_("From the retro “{title}” of team {team}, published {date}.").format(
+            title=self.retro_title, team=self.team, date=self.published_on.isoformat()))
         if self.summary_url:
-            out.append(f"Summary: {self.summary_url}")
+            out.append(_("Summary: {url}").format(url=self.summary_url))
         return out
 
 
@@ -55,7 +58,7 @@ def outbound_actions(publication_id: str, summary: PublishedSummary, summary_url
             key=f"{publication_id}:{a.id}", retro_title=summary.title, team=summary.team,
             published_on=summary.published_on, title=a.title, kind=a.kind, owner_role=a.owner_role, due=a.due,
             themes=[t.label for t in linked],
-            coverage=[f"{t.label}: {COVERAGE_WORDS[status[t.id]]}" for t in linked if t.kind == "fear" and t.id in status],
+            coverage=[f"{t.label}: {_(COVERAGE_WORDS[status[t.id]])}" for t in linked if t.kind == "fear" and t.id in status],
             summary_url=summary_url,
         ))
     return out

@@ -25,11 +25,14 @@ from urllib.parse import quote, urlparse
 import httpx
 
 from facilitator.errors import InputError
+from facilitator.i18n import N_, _
 from facilitator.integrations.outbound import OutboundAction
 
 TIMEOUT_S = 10.0
 
 
+# Labels, help and rules are marked for the catalogue (N_) and translated where they
+# are shown or formatted into a message; product names stay as they are.
 @dataclass(frozen=True)
 class Field:
     name: str
@@ -63,17 +66,17 @@ class Target:
         for f in self.fields:
             value = (config.get(f.name) or f.default).strip()
             if not value:
-                raise InputError(f"{self.label}: fill in {f.label.lower()}")
-            what = f"{self.label}: the {f.label[:1].lower()}{f.label[1:]}"
+                raise InputError(_("{target}: fill in “{field}”").format(target=_(self.label), field=_(f.label)))
+            what = _("{target}: “{field}”").format(target=_(self.label), field=_(f.label))
             if f.url:
                 value = _https(value, what)
             if f.pattern and not re.fullmatch(f.pattern, value):
-                raise InputError(f"{what} is {f.rule}")
+                raise InputError(_("{what} must be {rule}").format(what=what, rule=_(f.rule)))
             clean[f.name] = value
         if not secret.strip():
-            raise InputError(f"{self.label}: fill in {self.secret_label.lower()}")
+            raise InputError(_("{target}: fill in “{field}”").format(target=_(self.label), field=_(self.secret_label)))
         if self.secret_is_url:
-            _https(secret, f"{self.label}: the {self.secret_label[:1].lower()}{self.secret_label[1:]}")
+            _https(secret, _("{target}: “{field}”").format(target=_(self.label), field=_(self.secret_label)))
         return clean
 
     def request(self, config: dict[str, str], secret: str, action: OutboundAction) -> httpx.Request:
@@ -89,7 +92,7 @@ def _https(url: str, what: str) -> str:
     u = urlparse(url.strip())
     local = u.hostname in ("127.0.0.1", "localhost", "::1")
     if u.scheme != "https" and not (u.scheme == "http" and local) or not u.hostname:
-        raise InputError(f"{what} must be an https:// address")
+        raise InputError(_("{what} must be an https:// address").format(what=what))
     return url.strip().rstrip("/")
 
 
@@ -111,20 +114,21 @@ def _slack_escape(text: str) -> str:
 
 class Slack(Target):
     kind, label = "slack", "Slack"
-    secret_label, secret_is_url = "Incoming webhook URL", True
+    secret_label, secret_is_url = N_("Incoming webhook URL"), True
 
     def validate(self, config, secret):
         clean = super().validate(config, secret)
         if not secret.strip().startswith("https://hooks.slack.com/"):
-            raise InputError("The Slack webhook URL starts with https://hooks.slack.com/ (Slack: Incoming Webhooks)")
+            raise InputError(_("The Slack webhook URL starts with https://hooks.slack.com/ (Slack: Incoming Webhooks)"))
         return clean
 
     def request(self, config, secret, action):
         # The fallback text is mrkdwn: &, < and > are escaped so a title cannot make a link or a mention.
-        text = _slack_escape(f"Retro action: {action.title}\n" + "\n".join(action.lines()))
+        heading = _("Retro action: {title}").format(title=action.title)
+        text = _slack_escape(heading + "\n" + "\n".join(action.lines()))
         # plain_text blocks: the text from the retro is shown as typed, never as markup.
         body = {"text": text, "unfurl_links": False, "blocks": [
-            {"type": "section", "text": {"type": "plain_text", "text": f"Retro action: {action.title}"[:3000]}},
+            {"type": "section", "text": {"type": "plain_text", "text": heading[:3000]}},
             {"type": "section", "text": {"type": "plain_text", "text": "\n".join(action.lines())[:3000]}},
         ]}
         return httpx.Request("POST", secret, content=_json(body), headers={"Content-Type": "application/json"})
@@ -132,14 +136,15 @@ class Slack(Target):
 
 class Teams(Target):
     kind, label = "teams", "Microsoft Teams"
-    secret_label, secret_is_url = "Incoming webhook or Workflows URL", True
+    secret_label, secret_is_url = N_("Incoming webhook or Workflows URL"), True
 
     def request(self, config, secret, action):
         # An Adaptive Card in a message: what both Teams Workflows webhooks and the
         # older Office 365 connector webhooks accept.
         card = {"type": "AdaptiveCard", "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
                 "version": "1.4", "body": [
-                    {"type": "TextBlock", "text": f"Retro action: {action.title}", "weight": "Bolder", "wrap": True},
+                    {"type": "TextBlock", "text": _("Retro action: {title}").format(title=action.title),
+                     "weight": "Bolder", "wrap": True},
                     *({"type": "TextBlock", "text": line, "wrap": True} for line in action.lines()),
                 ]}
         body = {"type": "message", "attachments": [
@@ -149,12 +154,12 @@ class Teams(Target):
 
 class Jira(Target):
     kind, label = "jira", "Jira"
-    fields = (Field("site", "Site URL", "e.g. https://your-team.atlassian.net", url=True),
-              Field("project", "Project key", "e.g. OPS", pattern=r"[A-Z][A-Z0-9_]{0,49}",
-                    rule="upper-case letters and digits, e.g. OPS"),
-              Field("issue_type", "Issue type", default="Task"),
-              Field("email", "Account e-mail", "the Atlassian account the API token belongs to"))
-    secret_label = "API token"
+    fields = (Field("site", N_("Site URL"), N_("e.g. https://your-team.atlassian.net"), url=True),
+              Field("project", N_("Project key"), N_("e.g. OPS"), pattern=r"[A-Z][A-Z0-9_]{0,49}",
+                    rule=N_("upper-case letters and digits, e.g. OPS")),
+              Field("issue_type", N_("Issue type"), default="Task"),
+              Field("email", N_("Account e-mail"), N_("the Atlassian account the API token belongs to")))
+    secret_label = N_("API token")
 
     def request(self, config, secret, action):
         paragraphs = [{"type": "paragraph", "content": [{"type": "text", "text": line}]} for line in action.lines()]
@@ -174,12 +179,12 @@ class Jira(Target):
 
 
 class GitHub(Target):
-    kind, label = "github", "GitHub issues"
-    fields = (Field("repository", "Repository", "owner/name", pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
-                    rule="owner/name, e.g. acme/platform"),
-              Field("api", "API URL", "GitHub Enterprise Server: https://HOST/api/v3", default="https://api.github.com",
-                    url=True))
-    secret_label = "Token (fine-grained, Issues: write)"
+    kind, label = "github", N_("GitHub issues")
+    fields = (Field("repository", N_("Repository"), N_("owner/name"), pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+",
+                    rule=N_("owner/name, e.g. acme/platform")),
+              Field("api", N_("API URL"), N_("GitHub Enterprise Server: https://HOST/api/v3"),
+                    default="https://api.github.com", url=True))
+    secret_label = N_("Token (fine-grained, Issues: write)")
 
     def request(self, config, secret, action):
         body = {"title": _title(action), "body": "\n\n".join(action.lines())}
@@ -194,10 +199,10 @@ class GitHub(Target):
 
 class AzureDevOps(Target):
     kind, label = "azure_devops", "Azure DevOps"
-    fields = (Field("organization", "Organization URL", "e.g. https://dev.azure.com/acme", url=True),
-              Field("project", "Project"),
-              Field("work_item_type", "Work item type", default="Task"))
-    secret_label = "Personal access token (Work items: read & write)"
+    fields = (Field("organization", N_("Organization URL"), N_("e.g. https://dev.azure.com/acme"), url=True),
+              Field("project", N_("Project")),
+              Field("work_item_type", N_("Work item type"), default="Task"))
+    secret_label = N_("Personal access token (Work items: read & write)")
 
     def request(self, config, secret, action):
         description = "<br>".join(html.escape(line) for line in action.lines())
@@ -218,9 +223,9 @@ class AzureDevOps(Target):
 
 
 class Webhook(Target):
-    kind, label = "webhook", "JSON webhook (signed)"
-    fields = (Field("url", "URL", "receives a POST per action", url=True),)
-    secret_label = "Signing secret"
+    kind, label = "webhook", N_("JSON webhook (signed)")
+    fields = (Field("url", N_("URL"), N_("receives a POST per action"), url=True),)
+    secret_label = N_("Signing secret")
 
     def request(self, config, secret, action):
         body = _json({"event": "retro.action.published", "delivery": action.key,
@@ -236,7 +241,8 @@ TARGETS: dict[str, Target] = {t.kind: t for t in (Slack(), Teams(), Jira(), GitH
 
 def target(kind: str) -> Target:
     if kind not in TARGETS:
-        raise InputError(f"Unknown destination {kind!r}; pick one of: {', '.join(TARGETS)}")
+        raise InputError(_("Unknown destination {kind}; pick one of: {kinds}").format(kind=repr(kind),
+                                                                                       kinds=", ".join(TARGETS)))
     return TARGETS[kind]
 
 
@@ -251,29 +257,36 @@ def send(kind: str, config: dict[str, str], secret: str, action: OutboundAction,
     try:
         resp = client.send(req)
     except httpx.TimeoutException:
-        return Outcome("retry", error=f"{t.label} did not answer within {TIMEOUT_S:.0f} s")
+        return Outcome("retry", error=_("{target} did not answer within {s} s").format(target=_(t.label),
+                                                                                         s=f"{TIMEOUT_S:.0f}"))
     except httpx.HTTPError as e:
-        return Outcome("retry", error=f"{t.label} could not be reached ({type(e).__name__})")
+        return Outcome("retry", error=_("{target} could not be reached ({error})").format(target=_(t.label),
+                                                                                            error=type(e).__name__))
     finally:
         if own:
             client.close()
     code = resp.status_code
+    name = _(t.label)
     limited = code == 429 or (code == 403 and resp.headers.get("x-ratelimit-remaining") == "0")
     if limited:
-        return Outcome("retry", error=f"{t.label} is rate-limiting; it will be sent again later",
+        return Outcome("retry", error=_("{target} is rate-limiting; it will be sent again later").format(target=name),
                        retry_after_s=_retry_after(resp))
     if code >= 500:
-        return Outcome("retry", error=f"{t.label} had an error ({code}); it will be sent again later")
+        return Outcome("retry", error=_("{target} had an error ({code}); it will be sent again later").format(
+            target=name, code=code))
     if code == 203 or code in (401, 403):  # Azure DevOps answers a bad PAT with 203 and a sign-in page
-        return Outcome("failed", error=f"{t.label} refused the credentials ({code}); check the {t.secret_label.lower()}")
+        return Outcome("failed", error=_("{target} refused the credentials ({code}); check “{field}”").format(
+            target=name, code=code, field=_(t.secret_label)))
     if code in (404, 410):
-        return Outcome("failed", error=f"{t.label} found nothing at that address ({code}); check the configuration")
+        return Outcome("failed", error=_("{target} found nothing at that address ({code}); check the configuration")
+                       .format(target=name, code=code))
     if code >= 300:
-        return Outcome("failed", error=f"{t.label} refused the request ({code}): {_reason(resp)}")
+        return Outcome("failed", error=_("{target} refused the request ({code}): {reason}").format(
+            target=name, code=code, reason=_reason(resp)))
     try:
         ext_id, url = t.parse(config, resp)
     except (ValueError, KeyError, TypeError):
-        return Outcome("sent", error=f"{t.label} accepted it but its answer had no id")
+        return Outcome("sent", error=_("{target} accepted it but its answer had no id").format(target=name))
     return Outcome("sent", external_id=ext_id, external_url=url)
 
 
@@ -298,7 +311,7 @@ def _reason(resp: httpx.Response) -> str:
     try:
         data = resp.json()
     except ValueError:
-        return " ".join(resp.text.split())[:120] or "no reason given"
+        return " ".join(resp.text.split())[:120] or _("no reason given")
     if isinstance(data, dict):
         parts = list(data.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (data.get("errors") or {}).items()
                                                           if isinstance(data.get("errors"), dict)]

@@ -96,14 +96,15 @@ COLUMN_ROLES: list[tuple[re.Pattern[str], str]] = [
          r"|\bnegativ\w*|\bpontos? fracos\b|\ba melhorar\b|\bà améliorer\b|\bpor mejorar\b"
          r"|よくなかった|良くなかった|悪かった|問題|課題|反省", "problem"),
         (r"\b(worr\w*|concerns?|fears?|anxiet\w*|scared|afraid|mood|humou?r|feelings?|well ?being|bem estar|"
-         r"[áa]nimo|stimmung)\b|気持ち|不安|心配", "worry"),
+         r"[áa]nimo|stimmung|sorgen?|bedenken|befürchtungen)\b|気持ち|不安|心配", "worry"),
         (r"\b(start\w*|ideas?|try|tries|actions?|action items?|next( steps?)?|todo|to do|suggest\w*|proposals?|experiments?|improvements? to make|longed for|bud|buds|island|we should|change|do differently|differently"
          r"|sugest\w*|suger\w*|ideias?|idées?|propuestas?|propostas?|acciones|a[cç][õo]es|próximos passos|"
-         r"à essayer|ausprobieren|maßnahmen|vorschläge)\b|試したい|やってみたい|次回|改善案|アクション", "proposal"),
+         r"à essayer|ausprobieren|maßnahmen|vorschläge|ideen|beginnen|anfangen|gewünscht|wünsche|knospen?)\b|試したい|やってみたい|次回|改善案|アクション", "proposal"),
         (r"\b(stop\w*|lacked|lack\w*|problems?|issues?|pain\w*|blockers?|block\w*|challenges?|puzzles?|puzzl\w*|frustrat\w*|bad|sad|mad|thorns?|anchors?|rocks?|risks?|delta|deltas|minus|cons|improve\w*|to improve|drop|dislike\w*|hate"
-         r"|contributing factors?|root causes?|problemas?|problèmes?|probleme?|dificultad\w*|dificuldades?)\b", "problem"),
+         r"|contributing factors?|root causes?|problemas?|problèmes?|probleme?|dificultad\w*|dificuldades?"
+         r"|verbesser\w*|aufhören|wütend|traurig|gefehlt|dorn(en)?|schlecht\w*)\b", "problem"),
         (r"\b(well|worked|glad|happy|good|great|continue|keep\w*|liked?|loved?|kudos|wins?|winds?|thanks?|thank you|shout\w*|highlights?|appreciat\w*|celebrat\w*|plus|pluses|pros|roses?|proud|positives?|successe?s?|awesome"
-         r"|positiv\w*|pontos? fortes|funcionou|lo bueno|o que (foi|deu) bem|ce qui a marché|was lief gut|gut)\b"
+         r"|positiv\w*|pontos? fortes|funcionou|lo bueno|o que (foi|deu) bem|ce qui a marché|was lief gut|gut|weitermachen|beibehalten|froh|gefallen)\b"
          r"|良かった|よかった|良い点|続けたい", "positive"),
         (r"\b(questions?|other|misc\w*|parking( lot)?|off ?topic|announce\w*|notes?|discuss\w*|observations?|comments?)\b", "other"),
     ]

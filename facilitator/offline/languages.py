@@ -16,10 +16,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from facilitator.i18n import N_, _
+
+# Marked for the catalogue; translated where the note is written.
 NAMES = {
-    "en": "English", "ja": "Japanese", "pt": "Portuguese", "es": "Spanish", "fr": "French", "de": "German",
-    "it": "Italian", "nl": "Dutch", "pl": "Polish", "zh": "Chinese", "ko": "Korean", "sv": "Swedish",
-    "da": "Danish", "no": "Norwegian", "fi": "Finnish", "cs": "Czech", "tr": "Turkish", "ru": "Russian",
+    "en": N_("English"), "ja": N_("Japanese"), "pt": N_("Portuguese"), "es": N_("Spanish"), "fr": N_("French"),
+    "de": N_("German"), "it": N_("Italian"), "nl": N_("Dutch"), "pl": N_("Polish"), "zh": N_("Chinese"),
+    "ko": N_("Korean"), "sv": N_("Swedish"), "da": N_("Danish"), "no": N_("Norwegian"), "fi": N_("Finnish"),
+    "cs": N_("Czech"), "tr": N_("Turkish"), "ru": N_("Russian"),
 }
 
 
@@ -41,9 +45,12 @@ def offline_language_note(texts: Sequence[str]) -> str | None:
     lang, share = board_language(texts)
     if lang == "en" or share < 0.5 or len(texts) < 3:
         return None
-    name = NAMES.get(lang, f"a language other than English ({lang})")
-    return (
-        f"Most cards are in {name}. The offline engine's sentence model was trained on English: it reads the "
+    if lang in NAMES:
+        which = _("Most cards are in {language}.").format(language=_(NAMES[lang]))
+    else:
+        which = _("Most cards are in a language other than English ({code}).").format(code=lang)
+    return which + " " + _(
+        "The offline engine's sentence model was trained on English: it reads the "
         "columns well in any language, but it groups cards in other languages less well (on real Japanese boards "
         "its themes matched people's grouping about a third less often). Check the themes closely in Review, or "
         "use the model engine (RETRO_ENGINE=llm), which writes in the cards' language."

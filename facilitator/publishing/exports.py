@@ -9,11 +9,11 @@ import csv
 import io
 from collections.abc import Mapping
 
+from facilitator.i18n import _, ngettext
 from facilitator.models import Analysis, Register, Theme
 from facilitator.publishing.preview import PublishedSummary
 from facilitator.publishing.summary import render_markdown
 from facilitator.scrub import safe_markdown_text
-from facilitator.text import plural
 
 
 def to_markdown(summary: PublishedSummary, register: Register | None = None) -> str:
@@ -21,19 +21,23 @@ def to_markdown(summary: PublishedSummary, register: Register | None = None) -> 
         summary.analysis, title=summary.title, register=register,
         fear_statuses=summary.fear_statuses, merged_fear_statuses=summary.merged_fear_statuses,
     )
-    head, _, rest = md.partition("\n\n")
-    meta = (
-        f"Team {_esc(summary.team)}, published {summary.published_on.isoformat()}; "
-        f"{summary.contributors} people wrote cards (anonymity threshold {summary.k})."
-    )
+    head, _sep, rest = md.partition("\n\n")
+    writers = ngettext("{n} person wrote cards", "{n} people wrote cards", summary.contributors).format(
+        n=summary.contributors)
+    meta = _("Team {team}, published {date}; {writers} (anonymity threshold {k}).").format(
+        team=_esc(summary.team), date=summary.published_on.isoformat(), writers=writers, k=summary.k)
     if summary.merged_themes:
-        meta += f" {plural(summary.merged_themes, 'small theme')} merged into the \"Other\" groups."
+        meta += " " + ngettext('{n} small theme merged into the "Other" groups.',
+                               '{n} small themes merged into the "Other" groups.',
+                               summary.merged_themes).format(n=summary.merged_themes)
     if summary.withheld_themes:
-        meta += f" {plural(summary.withheld_themes, 'small theme')} withheld: too few people to show them at all."
+        meta += " " + ngettext("{n} small theme withheld: too few people to show it at all.",
+                               "{n} small themes withheld: too few people to show them at all.",
+                               summary.withheld_themes).format(n=summary.withheld_themes)
     out = f"{head}\n\n{meta}\n\n{rest}"
     if summary.votes:
         labels = {t.id: t.label for t in summary.analysis.themes}
-        lines = ["", "## Votes", "", "| Theme | Dots |", "|---|---|"]
+        lines = ["", "## " + _("Votes"), "", "| " + _("Theme") + " | " + _("Dots") + " |", "|---|---|"]
         for tid, n in sorted(summary.votes.items(), key=lambda kv: -kv[1]):
             lines.append(f"| {_esc(labels.get(tid, tid))} | {n} |")
         out = out.rstrip("\n") + "\n" + "\n".join(lines) + "\n"

@@ -26,16 +26,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from facilitator.i18n import N_
 from facilitator.models import Register
 from facilitator.publishing.preview import MIN_PEOPLE_PER_THEME, OTHER_IDS, PublishedSummary
 
 GAP_STATUSES = ("uncovered", "partial", "needs_review")
 NO_COMMITMENT = ""
 AnswerKind = Literal["written", "commitment", "will_not_promise"]
+# Marked for the catalogue (facilitator.i18n); shown through _() by the pages.
 ANSWER_WORDS = {
-    "written": "answered",
-    "commitment": "answered with a commitment",
-    "will_not_promise": "not something we will promise",
+    "written": N_("answered"),
+    "commitment": N_("answered with a commitment"),
+    "will_not_promise": N_("not something we will promise"),
 }
 
 
@@ -167,7 +169,9 @@ def gap_items(retro: PublishedRetro) -> list[GapItem]:
             GapItem(
                 retro_id=retro.retro_id, team=retro.team, published_on=retro.published_on, theme_id=t.id,
                 label=t.label, summary=t.summary, status=status, overdue=overdue, commitment_id=related,
-                commitment_title=title if related else "", topic=topic_of(t.label),
+                commitment_title=title if related else "",
+                # The merged group is one topic across teams, whatever language its label is in.
+                topic=topic_of("Other concerns" if t.id == OTHER_IDS["fear"] else t.label),
                 people=int(s.theme_people.get(t.id, MIN_PEOPLE_PER_THEME)),
             )
         )
@@ -234,7 +238,8 @@ def fears_by_month(retros: Sequence[PublishedRetro]) -> list[dict]:
     ]
 
 
-AGE_BUCKETS = ((30, "up to 30 days"), (90, "31 to 90 days"), (10**6, "over 90 days"))
+# The names are the rows' values (and the CSV's); marked for the catalogue, translated where shown.
+AGE_BUCKETS = ((30, N_("up to 30 days")), (90, N_("31 to 90 days")), (10**6, N_("over 90 days")))
 
 
 def open_by_age(items: Sequence[GapItem], today: dt.date) -> list[dict]:
@@ -243,7 +248,7 @@ def open_by_age(items: Sequence[GapItem], today: dt.date) -> list[dict]:
     for i in items:
         age = (today - i.published_on).days
         counts[next(name for limit, name in AGE_BUCKETS if age <= limit)] += 1
-    return [{"age": name, "open gaps": counts.get(name, 0)} for _, name in AGE_BUCKETS]
+    return [{"age": name, "open gaps": counts.get(name, 0)} for _limit, name in AGE_BUCKETS]
 
 
 def answer_times(groups: Sequence[GapGroup]) -> list[dict]:
@@ -268,7 +273,9 @@ class WhatIf:
     candidates: tuple[str, ...]
 
 
-WHAT_IF_BUCKETS = ("now covered", "now partly covered", "may now be covered", "would stop being covered", "unchanged")
+# The buckets' keys; marked for the catalogue, the page shows them through _().
+WHAT_IF_BUCKETS = (N_("now covered"), N_("now partly covered"), N_("may now be covered"), N_("would stop being covered"),
+                   N_("unchanged"))
 
 
 def what_if_changes(

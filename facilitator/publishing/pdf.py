@@ -15,10 +15,11 @@ from pathlib import Path
 
 from anyascii import anyascii
 
+from facilitator.i18n import _, ngettext
 from facilitator.models import Register
 from facilitator.publishing.exports import ordered_by_votes
 from facilitator.publishing.preview import PublishedSummary
-from facilitator.publishing.summary import STATUS_WORDS
+from facilitator.publishing.summary import STATUS_WORDS, kind_name, merged_parts
 
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
 KIND_COLOURS = {"flaw": (214, 96, 77), "fear": (146, 103, 189), "positive": (84, 160, 104), "other": (140, 140, 140)}
@@ -70,14 +71,16 @@ def to_pdf(summary: PublishedSummary, register: Register | None = None) -> bytes
 
     a = summary.analysis
     para(summary.title, 22, "B", h=10)
-    para(f"Team {summary.team} · published {summary.published_on.isoformat()} · "
-         f"{summary.contributors} people wrote cards · anonymity threshold {summary.k}", 9, colour=MUTED)
+    writers = ngettext("{n} person wrote cards", "{n} people wrote cards", summary.contributors).format(
+        n=summary.contributors)
+    para(_("Team {team} · published {date} · {writers} · anonymity threshold {k}").format(
+        team=summary.team, date=summary.published_on.isoformat(), writers=writers, k=summary.k), 9, colour=MUTED)
     pdf.ln(3)
 
     # The four counts, as the page's metrics.
     statuses = summary.fear_statuses or {}
-    metrics = [("Themes", len(a.themes)), ("Fears raised", sum(statuses.values())),
-               ("Trust gaps", statuses.get("uncovered", 0)), ("Actions", len(a.actions))]
+    metrics = [(_("Themes"), len(a.themes)), (_("Fears raised"), sum(statuses.values())),
+               (_("Trust gaps"), statuses.get("uncovered", 0)), (_("Actions"), len(a.actions))]
     box = w / 4
     y = pdf.get_y()
     for i, (label, value) in enumerate(metrics):
@@ -92,9 +95,9 @@ def to_pdf(summary: PublishedSummary, register: Register | None = None) -> bytes
         pdf.cell(box - 2, 10, str(value))
     pdf.set_xy(pdf.l_margin, y + 18)
 
-    heading("Themes, most voted first")
+    heading(_("Themes, most voted first"))
     rows = ordered_by_votes(a, summary.votes)
-    top = max([n for _, n in rows] + [len(t.card_ids) for t, _ in rows] + [1])
+    top = max([n for _theme, n in rows] + [len(t.card_ids) for t, _dots in rows] + [1])
     label_w, bar_w = w * 0.45, w * 0.40
     for t, n in rows:
         amount = n if summary.votes else len(t.card_ids)
@@ -110,18 +113,19 @@ def to_pdf(summary: PublishedSummary, register: Register | None = None) -> bytes
         pdf.rect(pdf.l_margin + label_w + 2, y + 1, max(1.0, bar_w * amount / top), 3.2, style="F")
         pdf.set_xy(pdf.l_margin + label_w + bar_w + 4, y)
         pdf.set_text_color(*MUTED)
-        what = f"{n} dots" if summary.votes else f"{len(t.card_ids)} cards"
-        pdf.cell(w - label_w - bar_w - 4, 5, f"{t.kind} · {what}")
+        what = (ngettext("{n} dot", "{n} dots", n).format(n=n) if summary.votes
+                else ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids)))
+        pdf.cell(w - label_w - bar_w - 4, 5, f"{kind_name(t.kind)} · {what}")
         pdf.set_xy(pdf.l_margin, y + row_h)
     pdf.set_font(family, "", 8)
     pdf.set_text_color(*MUTED)
-    legend = " · ".join(k for k in KIND_COLOURS if any(t.kind == k for t in a.themes))
-    pdf.cell(w, 4, text(f"Bar colour by kind: {legend}"), new_x="LMARGIN", new_y="NEXT")
+    legend = " · ".join(kind_name(k) for k in KIND_COLOURS if any(t.kind == k for t in a.themes))
+    pdf.cell(w, 4, text(_("Bar colour by kind: {kinds}").format(kinds=legend)), new_x="LMARGIN", new_y="NEXT")
 
-    heading("Fears and the commitments that answer them")
+    heading(_("Fears and the commitments that answer them"))
     themes = {t.id: t for t in a.themes}
     if not a.coverage:
-        para("No fears were raised.")
+        para(_("No fears were raised."))
     for cov in a.coverage:
         t = themes.get(cov.theme_id)
         if pdf.will_page_break(24):  # a fear's heading never sits alone at the foot of a page
@@ -132,7 +136,7 @@ def to_pdf(summary: PublishedSummary, register: Register | None = None) -> bytes
         pdf.set_x(pdf.l_margin + 4)
         pdf.set_font(family, "B", 11)
         pdf.set_text_color(*INK)
-        pdf.multi_cell(w - 4, 6, text(f"{t.label if t else cov.theme_id}: {STATUS_WORDS[cov.status]}"),
+        pdf.multi_cell(w - 4, 6, text(f"{t.label if t else cov.theme_id}: {_(STATUS_WORDS[cov.status])}"),
                        align="L", new_x="LMARGIN", new_y="NEXT")
         if t and t.summary:
             para(t.summary)
@@ -149,40 +153,41 @@ def to_pdf(summary: PublishedSummary, register: Register | None = None) -> bytes
             pdf.set_font(family, "", 8.5)
             pdf.multi_cell(w - 6, 4.5, text(f"{q.commitment_id}{name}"), align="L", new_x="LMARGIN", new_y="NEXT")
         if cov.rationale:
-            para(f"Why: {cov.rationale}", 9, colour=MUTED, h=4.6)
+            para(_("Why:") + " " + cov.rationale, 9, colour=MUTED, h=4.6)
         pdf.ln(2)
 
-    heading("Trust gaps")
+    heading(_("Trust gaps"))
     gaps = [c for c in a.coverage if c.status != "covered" and not c.theme_id.startswith("other-")]
     for cov in gaps:
         t = themes.get(cov.theme_id)
-        para(f"• {t.label if t else cov.theme_id}: {STATUS_WORDS[cov.status]}")
+        para(f"• {t.label if t else cov.theme_id}: {_(STATUS_WORDS[cov.status])}")
     merged = {s: n for s, n in summary.merged_fear_statuses.items() if s != "covered" and n}
     if merged:
-        para("• Among the smaller worries merged or withheld for anonymity: "
-             + ", ".join(f"{n} {STATUS_WORDS[s].split(':')[0].lower()}" for s, n in merged.items()))
+        para("• " + _("Among the smaller worries merged or withheld for anonymity: {parts}").format(
+            parts=merged_parts(merged)))
     if not gaps and not merged:
-        para("None: every fear raised is answered in full by a commitment." if a.coverage else "No fears were raised.")
+        para(_("None: every fear raised is answered in full by a commitment.") if a.coverage
+             else _("No fears were raised."))
 
-    heading("Actions")
+    heading(_("Actions"))
     if not a.actions:
-        para("No actions.")
+        para(_("No actions."))
     else:
         labels = {t.id: t.label for t in a.themes}
-        cols = (("Action", 0.42), ("Owner", 0.18), ("Due", 0.13), ("Themes", 0.27))
+        cols = ((_("Action"), 0.42), (_("Owner"), 0.18), (_("Due"), 0.13), (_("Themes"), 0.27))
         pdf.set_font(family, "", 9)
         pdf.set_fill_color(255, 255, 255)
         pdf.set_draw_color(*RULE)
         with pdf.table(col_widths=[c[1] for c in cols], text_align="LEFT", line_height=4.8,
                        headings_style=_heading_style(family)) as table:
-            table.row([c[0] for c in cols])
+            table.row([text(c[0]) for c in cols])
             for x in a.actions:
                 table.row([text(x.title), text(x.owner_role), x.due.isoformat(),
                            text(", ".join(labels.get(i, i) for i in x.theme_ids))])
     pdf.ln(4)
     meta = a.meta
-    para(f"Analysed by the {meta.engine} engine ({meta.model}). Published, read-only; no card text is included.",
-         8, colour=MUTED, h=4)
+    para(_("Analysed by the {engine} engine ({model}).").format(engine=meta.engine, model=meta.model) + " "
+         + _("Published, read-only; no card text is included."), 8, colour=MUTED, h=4)
     return bytes(pdf.output())
 
 

@@ -30,21 +30,44 @@ from typing import Literal
 
 from pydantic import Field
 
+from facilitator.i18n import N_, _, ngettext
 from facilitator.models import KINDS, Analysis, Card, Coverage, Register, Strict, Theme
+from facilitator.publishing.summary import kind_name
 from facilitator.scrub import scrub, scrub_report
-from facilitator.text import copies_card, plural
+from facilitator.text import copies_card
 
 MIN_PEOPLE_PER_THEME = 3
 OTHER_IDS = {"fear": "other-concerns", "flaw": "other-problems", "positive": "other-positives", "other": "other-notes"}
-OTHER_LABELS = {"fear": "Other concerns", "flaw": "Other problems", "positive": "Other things that went well",
-                "other": "Other notes"}
+# The words below are marked for the catalogue (facilitator.i18n) and translated with _() where a
+# preview is built: in the retro's locale, so its published summary reads in one language.
+OTHER_LABELS = {"fear": N_("Other concerns"), "flaw": N_("Other problems"), "positive": N_("Other things that went well"),
+                "other": N_("Other notes")}
 OTHER_ID, OTHER_LABEL = OTHER_IDS["fear"], OTHER_LABELS["fear"]
-KIND_PLURAL = {"fear": "worries", "flaw": "problems", "positive": "positives", "other": "notes"}
-KIND_SINGULAR = {"fear": "worry", "flaw": "problem", "positive": "positive", "other": "note"}
+KIND_PLURAL = {"fear": N_("worries"), "flaw": N_("problems"), "positive": N_("positives"), "other": N_("notes")}
 STATUS_SEVERITY = ("uncovered", "needs_review", "partial", "covered")
 """Worst first: a merged bucket of fears carries the worst status of its members."""
-STATUS_NOUN = {"uncovered": "trust gap(s)", "needs_review": "still to be checked", "partial": "partly covered",
-               "covered": "covered"}
+
+
+def _smaller(kind: str, n: int) -> str:
+    """``2 smaller worries``: the themes of one kind merged into its bucket."""
+    if kind == "fear":
+        return ngettext("{n} smaller worry", "{n} smaller worries", n).format(n=n)
+    if kind == "flaw":
+        return ngettext("{n} smaller problem", "{n} smaller problems", n).format(n=n)
+    if kind == "positive":
+        return ngettext("{n} smaller positive", "{n} smaller positives", n).format(n=n)
+    return ngettext("{n} smaller note", "{n} smaller notes", n).format(n=n)
+
+
+def _status_count(status: str, n: int) -> str:
+    """``2 trust gaps``: how many merged fears have one coverage status."""
+    if status == "uncovered":
+        return ngettext("{n} trust gap", "{n} trust gaps", n).format(n=n)
+    if status == "needs_review":
+        return ngettext("{n} still to be checked", "{n} still to be checked", n).format(n=n)
+    if status == "partial":
+        return ngettext("{n} partly covered", "{n} partly covered", n).format(n=n)
+    return ngettext("{n} covered", "{n} covered", n).format(n=n)
 
 FlagKind = Literal["name", "verbatim", "tiny_theme", "action_reworded", "action_withheld"]
 
@@ -151,15 +174,17 @@ def build_preview(
         cards_here = [c for t in group for c in t.card_ids]
         keep = people_of(cards_here) >= MIN_PEOPLE_PER_THEME
         bid = OTHER_IDS[kind]
-        fate = f'merged into "{OTHER_LABELS[kind]}"' if keep else "withheld"
+        label = _(OTHER_LABELS[kind])
+        fate = _('merged into "{label}"').format(label=label) if keep else _("withheld")
         for t in group:
             bucket_of[t.id] = bid if keep else None
             flags.append(
                 Flag(
                     kind="tiny_theme",
                     where=_theme_ref(t),
-                    detail=f"raised by fewer than {MIN_PEOPLE_PER_THEME} people: {fate} "
-                    f"({t.kind}, {plural(len(t.card_ids), 'card')})",
+                    detail=_("raised by fewer than {k} people: {fate} ({kind}, {cards})").format(
+                        k=MIN_PEOPLE_PER_THEME, fate=fate, kind=kind_name(t.kind),
+                        cards=ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))),
                 )
             )
         if kind == "fear":
@@ -170,21 +195,21 @@ def build_preview(
             flags.append(
                 Flag(
                     kind="tiny_theme",
-                    where=f'"{OTHER_LABELS[kind]}"',
-                    detail=f"the smaller {KIND_PLURAL[kind]} together come from fewer than {MIN_PEOPLE_PER_THEME} "
-                    "people, so they are left out of the summary (no label or card ids; a worry still counts "
-                    "in the number of trust gaps)",
+                    where=f'"{label}"',
+                    detail=_("the smaller {things} together come from fewer than {k} people, so they are left out "
+                             "of the summary (no label or card ids; a worry still counts in the number of trust "
+                             "gaps)").format(things=_(KIND_PLURAL[kind]), k=MIN_PEOPLE_PER_THEME),
                 )
             )
             continue
         buckets.append(
             Theme(
                 id=bid,
-                label=OTHER_LABELS[kind],
+                label=label,
                 kind=kind,
                 card_ids=cards_here,
-                summary=f"{len(group)} smaller {KIND_PLURAL[kind] if len(group) != 1 else KIND_SINGULAR[kind]}, each "
-                f"raised by fewer than {MIN_PEOPLE_PER_THEME} people, merged so that nobody can be singled out.",
+                summary=_("{things}, each raised by fewer than {k} people, merged so that nobody can be singled "
+                          "out.").format(things=_smaller(kind, len(group)), k=MIN_PEOPLE_PER_THEME),
             )
         )
         if kind == "fear":
@@ -194,9 +219,9 @@ def build_preview(
                 Coverage(
                     theme_id=bid,
                     status=worst,
-                    rationale="Merged worries: " + ", ".join(
-                        f"{statuses.count(s)} {STATUS_NOUN[s]}" for s in STATUS_SEVERITY if s in statuses
-                    ) + ". Which commitments they concern is not shown, so that nobody can be singled out.",
+                    rationale=_("Merged worries: {counts}. Which commitments they concern is not shown, so that "
+                                "nobody can be singled out.").format(counts=", ".join(
+                                    _status_count(s, statuses.count(s)) for s in STATUS_SEVERITY if s in statuses)),
                 )
             )
     if tiny:
@@ -216,8 +241,9 @@ def build_preview(
                     Flag(
                         kind="action_withheld",
                         where=_action_ref(act),
-                        detail=f"it only concerns themes raised by fewer than {MIN_PEOPLE_PER_THEME} people, "
-                        "which are withheld; it is left out of the summary (keep it in the team's own notes)",
+                        detail=_("it only concerns themes raised by fewer than {k} people, which are withheld; it "
+                                 "is left out of the summary (keep it in the team's own notes)").format(
+                                     k=MIN_PEOPLE_PER_THEME),
                     )
                 )
                 continue
@@ -230,8 +256,8 @@ def build_preview(
                 Flag(
                     kind="action_reworded",
                     where=_action_ref(act),
-                    detail="it named a theme raised by fewer than "
-                    f"{MIN_PEOPLE_PER_THEME} people; its title is replaced by a neutral one",
+                    detail=_("it named a theme raised by fewer than {k} people; its title is replaced by a "
+                             "neutral one").format(k=MIN_PEOPLE_PER_THEME),
                 )
             )
             act.title = _neutral_title(act.kind, linked=bool(big), other=bool(into))
@@ -250,18 +276,20 @@ def build_preview(
     def clean(text: str, where: str) -> str:
         out, replaced = scrub_report(text, roster)
         if replaced:
-            flags.append(Flag(kind="name", where=where, detail=f"contained a name or contact detail, replaced: {out!r}"))
+            flags.append(Flag(kind="name", where=where,
+                              detail=_("contained a name or contact detail, replaced: {text}").format(text=repr(out))))
         return out
 
     for t in a.themes:
         ref = _theme_ref(t)
-        t.label = clean(t.label, f"the label of {ref}")
-        t.summary = clean(t.summary, f"the summary of {ref}")
+        t.label = clean(t.label, _("the label of {theme}").format(theme=ref))
+        t.summary = clean(t.summary, _("the summary of {theme}").format(theme=ref))
     for c in a.coverage:
-        c.rationale = clean(c.rationale, f"the coverage note of {_theme_ref(a.theme(c.theme_id), c.theme_id)}")
+        c.rationale = clean(c.rationale, _("the coverage note of {theme}").format(
+            theme=_theme_ref(a.theme(c.theme_id), c.theme_id)))
     for act in a.actions:
         act.title = clean(act.title, _action_ref(act))
-        act.owner_role = clean(act.owner_role, f"the owner of {_action_ref(act)}")
+        act.owner_role = clean(act.owner_role, _("the owner of {action}").format(action=_action_ref(act)))
     a.meta.warnings = [scrub(w, roster) for w in a.meta.warnings]
     a.meta.fallback_reason = scrub(a.meta.fallback_reason, roster) if a.meta.fallback_reason else None
 
@@ -270,14 +298,15 @@ def build_preview(
     fear_cards = [text_of[cid] for t in analysis.themes if t.kind == "fear" for cid in t.card_ids if cid in text_of]
     published_texts: list[tuple[str, str]] = []
     for t in a.themes:
-        published_texts += [(f"the label of {_theme_ref(t)}", t.label), (f"the summary of {_theme_ref(t)}", t.summary)]
-    published_texts += [(f"the coverage note of {_theme_ref(a.theme(c.theme_id), c.theme_id)}", c.rationale)
-                        for c in a.coverage]
+        published_texts += [(_("the label of {theme}").format(theme=_theme_ref(t)), t.label),
+                            (_("the summary of {theme}").format(theme=_theme_ref(t)), t.summary)]
+    published_texts += [(_("the coverage note of {theme}").format(theme=_theme_ref(a.theme(c.theme_id), c.theme_id)),
+                         c.rationale) for c in a.coverage]
     published_texts += [(_action_ref(x), x.title) for x in a.actions]
     for where, txt in published_texts:
         if any(copies_card(txt, card) for card in fear_cards):
             flags.append(
-                Flag(kind="verbatim", where=where, detail="repeats the words of a fear card; paraphrase it in Review")
+                Flag(kind="verbatim", where=where, detail=_("repeats the words of a fear card; paraphrase it in Review"))
             )
 
     summary = PublishedSummary(
@@ -303,38 +332,40 @@ def build_preview(
 def _theme_ref(theme: Theme | None, fallback: str = "") -> str:
     """How a flag names a theme to the facilitator: by its label, never an internal id."""
     if theme is None:
-        return f"a theme ({fallback})" if fallback else "a theme"
+        return _("a theme ({id})").format(id=fallback) if fallback else _("a theme")
     label = theme.label if len(theme.label) <= 60 else theme.label[:59] + "\u2026"
-    return f"theme \u201c{label}\u201d"
+    return _("theme \u201c{label}\u201d").format(label=label)
 
 
 def _action_ref(action) -> str:
     title = action.title if len(action.title) <= 60 else action.title[:59] + "\u2026"
-    return f"action \u201c{title}\u201d"
+    return _("action \u201c{title}\u201d").format(title=title)
 
 
 _NEUTRAL = {
     # (linked to a large theme too, the bucket is published)
     (False, True): {
-        "fix": "Agree a fix for one of the other concerns raised in the room",
-        "reassure": "Share the relevant commitment with the team for one of the other concerns",
-        "escalate": "Escalate one of the other concerns to the commitment owner for a written answer",
+        "fix": N_("Agree a fix for one of the other concerns raised in the room"),
+        "reassure": N_("Share the relevant commitment with the team for one of the other concerns"),
+        "escalate": N_("Escalate one of the other concerns to the commitment owner for a written answer"),
     },
     (True, True): {
-        "fix": "Agree fixes for the linked themes, including one of the other concerns raised in the room",
-        "reassure": "Share the relevant commitments with the team for the linked themes and one of the other concerns",
-        "escalate": "Escalate the linked themes and one of the other concerns to the commitment owner for a written answer",
+        "fix": N_("Agree fixes for the linked themes, including one of the other concerns raised in the room"),
+        "reassure": N_("Share the relevant commitments with the team for the linked themes and one of the other "
+                       "concerns"),
+        "escalate": N_("Escalate the linked themes and one of the other concerns to the commitment owner for a "
+                       "written answer"),
     },
     (True, False): {
-        "fix": "Agree fixes for the linked themes",
-        "reassure": "Share the relevant commitments with the team for the linked themes",
-        "escalate": "Escalate the linked themes to the commitment owner for a written answer",
+        "fix": N_("Agree fixes for the linked themes"),
+        "reassure": N_("Share the relevant commitments with the team for the linked themes"),
+        "escalate": N_("Escalate the linked themes to the commitment owner for a written answer"),
     },
 }
 
 
 def _neutral_title(kind: str, *, linked: bool, other: bool) -> str:
-    return _NEUTRAL[(linked, other)][kind]
+    return _(_NEUTRAL[(linked, other)][kind])
 
 
 def _free_reserved_id(a: Analysis, votes: dict[str, int]) -> None:

@@ -9,15 +9,43 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from facilitator.i18n import N_, _, ngettext
 from facilitator.models import Analysis, Register
 from facilitator.scrub import safe_markdown_text
 
+# Marked for the catalogue; shown through _() (facilitator.i18n), in the locale in force when published.
 STATUS_WORDS = {
-    "covered": "Covered",
-    "partial": "Partly covered",
-    "uncovered": "Trust gap",
-    "needs_review": "Needs review: not yet checked against the register",
+    "covered": N_("Covered"),
+    "partial": N_("Partly covered"),
+    "uncovered": N_("Trust gap"),
+    "needs_review": N_("Needs review: not yet checked against the register"),
 }
+# A theme's and an action's kind as the summary, the PDF and the publish flags name it.
+KIND_NAMES = {"flaw": N_("flaw"), "fear": N_("fear"), "positive": N_("positive"), "other": N_("other")}
+ACTION_KIND_NAMES = {"fix": N_("fix"), "reassure": N_("reassure"), "escalate": N_("escalate")}
+
+
+def kind_name(kind: str) -> str:
+    return _(KIND_NAMES[kind]) if kind in KIND_NAMES else kind
+
+
+def action_kind_name(kind: str) -> str:
+    return _(ACTION_KIND_NAMES[kind]) if kind in ACTION_KIND_NAMES else kind
+
+
+def merged_parts(statuses: Mapping[str, int]) -> str:
+    """``2 trust gaps, 1 partly covered``: the open fears merged or withheld for anonymity."""
+    parts = []
+    for s, n in statuses.items():
+        if s == "uncovered":
+            parts.append(ngettext("{n} trust gap", "{n} trust gaps", n).format(n=n))
+        elif s == "partial":
+            parts.append(ngettext("{n} partly covered", "{n} partly covered", n).format(n=n))
+        elif s == "needs_review":
+            parts.append(ngettext("{n} needs review", "{n} needs review", n).format(n=n))
+        else:
+            parts.append(f"{n} {s}")
+    return ", ".join(parts)
 
 
 def render_markdown(
@@ -35,7 +63,7 @@ def render_markdown(
         return safe_markdown_text(text, roster)
 
     themes = {t.id: t for t in analysis.themes}
-    lines = [f"# {esc(title or 'Retrospective summary')}", ""]
+    lines = ["# " + esc(title or _("Retrospective summary")), ""]
     counts = {k: sum(1 for t in analysis.themes if t.kind == k) for k in ("flaw", "fear", "positive", "other")}
     if fear_statuses is None:
         fear_statuses = {}
@@ -46,31 +74,41 @@ def render_markdown(
     n_partial = fear_statuses.get("partial", 0)
     n_review = fear_statuses.get("needs_review", 0)
     gaps = [c for c in analysis.coverage if c.status != "covered"]
+    open_fears = ngettext("{n} trust gap", "{n} trust gaps", n_gaps).format(n=n_gaps)
+    if n_partial:
+        open_fears += ", " + ngettext("{n} partly covered", "{n} partly covered", n_partial).format(n=n_partial)
+    if n_review:
+        open_fears += ", " + ngettext("{n} still to be checked against the register",
+                                      "{n} still to be checked against the register", n_review).format(n=n_review)
+    n_themes = len(analysis.themes)
     lines += [
-        f"{_n(len(analysis.themes), 'theme')}: {_n(counts['flaw'], 'process flaw')}, {_n(counts['fear'], 'fear')}, "
-        f"{_n(counts['positive'], 'positive')}, {counts['other']} other. {_n(n_gaps, 'trust gap')}"
-        + (f", {n_partial} partly covered" if n_partial else "")
-        + (f", {n_review} still to be checked against the register" if n_review else "")
-        + ".",
+        _("{themes}: {flaws}, {fears}, {positives}, {others}. {open_fears}.").format(
+            themes=ngettext("{n} theme", "{n} themes", n_themes).format(n=n_themes),
+            flaws=ngettext("{n} process flaw", "{n} process flaws", counts["flaw"]).format(n=counts["flaw"]),
+            fears=ngettext("{n} fear", "{n} fears", counts["fear"]).format(n=counts["fear"]),
+            positives=ngettext("{n} positive", "{n} positives", counts["positive"]).format(n=counts["positive"]),
+            others=ngettext("{n} other", "{n} other", counts["other"]).format(n=counts["other"]),
+            open_fears=open_fears,
+        ),
         "",
-        "## Themes",
+        "## " + _("Themes"),
         "",
-        "| Theme | Kind | Cards |",
+        "| " + " | ".join((_("Theme"), _("Kind"), _("Cards"))) + " |",
         "|---|---|---|",
     ]
     for t in analysis.themes:
-        lines.append(f"| {esc(t.label)} | {t.kind} | {len(t.card_ids)} |")
+        lines.append(f"| {esc(t.label)} | {kind_name(t.kind)} | {len(t.card_ids)} |")
     lines.append("")
     for t in analysis.themes:
         if t.summary:
             lines += [f"- **{esc(t.label)}**: {esc(t.summary)}"]
-    lines += ["", "## Fears and the commitments that answer them", ""]
+    lines += ["", "## " + _("Fears and the commitments that answer them"), ""]
     if not analysis.coverage:
-        lines += ["No fears were raised.", ""]
+        lines += [_("No fears were raised."), ""]
     for cov in analysis.coverage:
         t = themes.get(cov.theme_id)
         label = esc(t.label) if t else cov.theme_id
-        lines += [f"### {label}: {STATUS_WORDS[cov.status]}", ""]
+        lines += [f"### {label}: {_(STATUS_WORDS[cov.status])}", ""]
         if t and t.summary:
             lines += [esc(t.summary), ""]
         for q in cov.quotes:
@@ -79,12 +117,12 @@ def render_markdown(
                 name = f" ({esc(c.title)})"
             lines += [f"> {esc(q.text)}", ">", f"> {esc(q.commitment_id)}{name}", ""]
         if cov.rationale:
-            lines += [f"*Why:* {esc(cov.rationale)}", ""]
-    lines += ["## Trust gaps", ""]
+            lines += ["*" + _("Why:") + "* " + esc(cov.rationale), ""]
+    lines += ["## " + _("Trust gaps"), ""]
     what = {
-        "uncovered": "no commitment in the register answers this.",
-        "partial": "a commitment answers only part of this; the rest is a gap.",
-        "needs_review": "not yet checked: whether a commitment answers this is open.",
+        "uncovered": _("no commitment in the register answers this."),
+        "partial": _("a commitment answers only part of this; the rest is a gap."),
+        "needs_review": _("not yet checked: whether a commitment answers this is open."),
     }
     for cov in gaps:
         if cov.theme_id in themes and themes[cov.theme_id].id.startswith("other-"):
@@ -93,30 +131,27 @@ def render_markdown(
         lines.append(f"- {esc(t.label) if t else cov.theme_id}: {what[cov.status]}")
     open_merged = {s: n for s, n in merged.items() if s != "covered" and n}
     if open_merged:
-        parts = ", ".join(f"{n} {'trust gap' if s == 'uncovered' else STATUS_WORDS[s].split(':')[0].lower()}"
-                          for s, n in open_merged.items())
-        lines.append(f"- Among the smaller worries merged or withheld for anonymity: {parts}.")
+        lines.append("- " + _("Among the smaller worries merged or withheld for anonymity: {parts}").format(
+            parts=merged_parts(open_merged)) + ".")
     total_fears = sum(fear_statuses.values())
     if total_fears == 0:
-        lines.append("No fears were raised.")
+        lines.append(_("No fears were raised."))
     elif fear_statuses.get("covered", 0) == total_fears:
-        lines.append(f"None: every fear raised ({total_fears}) is answered in full by a commitment.")
+        lines.append(_("None: every fear raised ({total}) is answered in full by a commitment.").format(total=total_fears))
     elif not gaps and not open_merged:
-        lines.append("None listed here; see the counts above.")
-    lines += ["", "## Actions", "", "| Action | Kind | Owner | Due | Themes | Commitments |", "|---|---|---|---|---|---|"]
+        lines.append(_("None listed here; see the counts above."))
+    heads = " | ".join(_(h) for h in (N_("Action"), N_("Kind"), N_("Owner"), N_("Due"), N_("Themes"), N_("Commitments")))
+    lines += ["", "## " + _("Actions"), "", f"| {heads} |", "|---|---|---|---|---|---|"]
     for a in analysis.actions:
         tl = ", ".join(esc(themes[x].label) if x in themes else x for x in a.theme_ids)
         lines.append(
-            f"| {esc(a.title)} | {a.kind} | {esc(a.owner_role)} | {a.due.isoformat()} | {tl} | "
+            f"| {esc(a.title)} | {action_kind_name(a.kind)} | {esc(a.owner_role)} | {a.due.isoformat()} | {tl} | "
             f"{', '.join(esc(c) for c in a.commitment_ids) or '-'} |"
         )
     meta = analysis.meta
-    note = f"Analysed by the {meta.engine} engine ({esc(meta.model)})."
+    note = _("Analysed by the {engine} engine ({model}).").format(engine=meta.engine, model=esc(meta.model))
     if meta.fallback_reason:
-        note += f" The model engine failed and the offline engine was used: {esc(meta.fallback_reason)}"
+        note += " " + _("The model engine failed and the offline engine was used: {reason}").format(
+            reason=esc(meta.fallback_reason))
     lines += ["", f"_{note}_", ""]
     return "\n".join(lines)
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"

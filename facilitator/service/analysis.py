@@ -8,6 +8,7 @@ from collections.abc import Callable
 from sqlalchemy import func, select, update
 
 from facilitator.errors import FacilitatorError, InputError
+from facilitator.i18n import _
 from facilitator.models import Analysis, Card, CardSet
 from facilitator.service import db as t
 from facilitator.service.base import STALE_RUN_S, AnalysisState, NotAllowed, RetroNotFound, ServiceBase
@@ -24,10 +25,10 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase not in ("analyse", "review"):
-                raise NotAllowed("The analysis runs in the Analyse and Review phases")
+                raise NotAllowed(_("The analysis runs in the Analyse and Review phases"))
             n = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
             if n == 0:
-                raise NotAllowed("There are no cards to analyse")
+                raise NotAllowed(_("There are no cards to analyse"))
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
             if row["status"] == "running" and self.clock() - row["heartbeat"] < STALE_RUN_S:
                 return None
@@ -35,7 +36,7 @@ class AnalysisMixin(ServiceBase):
             conn.execute(
                 update(t.analyses)
                 .where(t.analyses.c.retro_id == retro_id)
-                .values(status="running", run_id=run_id, step="queued", progress=0.0, error=None,
+                .values(status="running", run_id=run_id, step=_("queued"), progress=0.0, error=None,
                         keep_edits=int(keep_edits), heartbeat=self.clock())
             )
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
@@ -52,7 +53,7 @@ class AnalysisMixin(ServiceBase):
                 cards = self._cards(conn, retro_id)
             register = self.register_info(retro.register_id).register if retro.register_id else None
             if register is None:
-                raise InputError("This retro has no commitments register; pick one on the Commitments page")
+                raise InputError(_("This retro has no commitments register; pick one on the Commitments page"))
             card_set = CardSet(title=retro.title, cards=[Card(id=c.id, text=c.text, column=c.column) for c in cards])
 
             def progress(step: str, frac: float) -> None:
@@ -63,7 +64,7 @@ class AnalysisMixin(ServiceBase):
             msg = str(e) if isinstance(e, FacilitatorError) else f"{type(e).__name__}: {e}"
             self._analysis_update(
                 retro_id, run_id, status="failed",
-                error=f"The analysis failed: {msg}. Your cards are safe; try again.", bump=True,
+                error=_("The analysis failed: {reason}. Your cards are safe; try again.").format(reason=msg), bump=True,
             )
             return
         with self.db.write() as conn:
@@ -77,7 +78,7 @@ class AnalysisMixin(ServiceBase):
                 conn.execute(
                     update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(
                         status="done" if row["original_json"] else "failed", step="discarded", progress=1.0,
-                        error="The re-run finished after the retro left Review; its result was discarded.",
+                        error=_("The re-run finished after the retro left Review; its result was discarded."),
                     )
                 )
                 conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
@@ -103,7 +104,7 @@ class AnalysisMixin(ServiceBase):
         with self.db.read() as conn:
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
         if row is None:
-            raise RetroNotFound("This retro no longer exists")
+            raise RetroNotFound(_("This retro no longer exists"))
         return AnalysisState(
             status=row["status"],
             step=row["step"] or "",
@@ -119,11 +120,11 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase not in ("review", "vote", "discuss", "publish"):
-                raise NotAllowed("Edit the analysis during Review (or before publishing)")
+                raise NotAllowed(_("Edit the analysis during Review (or before publishing)"))
             row = conn.execute(select(t.analyses).where(t.analyses.c.retro_id == retro_id)).mappings().first()
             src = row["edited_json"] or row["original_json"]
             if not src:
-                raise NotAllowed("There is no analysis to edit yet; run it first")
+                raise NotAllowed(_("There is no analysis to edit yet; run it first"))
             new = edit(Analysis.model_validate_json(src), *args, **kwargs)
             conn.execute(update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(edited_json=new.model_dump_json()))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
@@ -133,7 +134,7 @@ class AnalysisMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.published:
-                raise NotAllowed("This retro is published; its summary can no longer change")
+                raise NotAllowed(_("This retro is published; its summary can no longer change"))
             conn.execute(update(t.analyses).where(t.analyses.c.retro_id == retro_id).values(edited_json=None))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
 

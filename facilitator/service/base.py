@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, select
 
 from facilitator.errors import FacilitatorError, InputError
+from facilitator.i18n import _
 from facilitator.models import PHASES, Analysis, Register
 from facilitator.publishing.preview import PublishedSummary
 from facilitator.service import db as t
@@ -196,11 +197,11 @@ class ServiceBase:
 
     def _fetch(self, conn: Connection, retro_id: str, *, lock: bool) -> Retro:
         if unstorable(retro_id):  # from a URL: never handed to the driver
-            raise RetroNotFound("No retro at this link; check it with your facilitator")
+            raise RetroNotFound(_("No retro at this link; check it with your facilitator"))
         query = select(t.retros).where(t.retros.c.id == retro_id)
         r = conn.execute(query.with_for_update() if lock else query).mappings().first()
         if r is None:
-            raise RetroNotFound("No retro at this link; check it with your facilitator")
+            raise RetroNotFound(_("No retro at this link; check it with your facilitator"))
         return self._row_to_retro(r)
 
     def _current_analysis(self, conn: Connection, retro_id: str) -> Analysis | None:
@@ -214,9 +215,9 @@ class ServiceBase:
 
     def _tag(self, conn: Connection, retro_id: str, token: str, salt: str | None = None) -> str:
         if not token:
-            raise NotAllowed("This browser session has no participant key; open the participant link again")
+            raise NotAllowed(_("This browser session has no participant key; open the participant link again"))
         salt = salt or conn.execute(select(t.retros.c.salt).where(t.retros.c.id == retro_id)).scalar()
         if salt is None:
-            raise RetroNotFound("No retro at this link; check it with your facilitator")
+            raise RetroNotFound(_("No retro at this link; check it with your facilitator"))
         return hmac.new(bytes.fromhex(salt), token.encode(), hashlib.sha256).hexdigest()
 

@@ -46,6 +46,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 
 from facilitator.errors import ConfigError, DatabaseUnavailable
+from facilitator.i18n import _
 from facilitator.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -347,7 +348,7 @@ def _unavailable_as_one_line() -> Iterator[None]:
     except (OperationalError, InterfaceError) as e:
         log.warning("database unavailable: %s", type(getattr(e, "orig", e)).__name__)
         raise DatabaseUnavailable(
-            "The database did not answer just now; nothing you typed is lost. Try again in a moment."
+            _("The database did not answer just now; nothing you typed is lost. Try again in a moment.")
         ) from None
 
 

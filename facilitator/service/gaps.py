@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import insert, select
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 from facilitator.inputs.register import health
 from facilitator.models import Register
 from facilitator.publishing.gaps import (
@@ -89,26 +90,27 @@ class GapsMixin(ServiceBase):
     ) -> GapAnswer:
         """Record an owner's answer to one group of gaps."""
         if kind not in ANSWER_WORDS:
-            raise InputError(f"An answer is one of: {', '.join(ANSWER_WORDS)}; not {kind!r}")
+            raise InputError(_("An answer is one of: {kinds}; not {kind}").format(kinds=", ".join(ANSWER_WORDS), kind=repr(kind)))
         text = (text or "").strip()
         if not text:
             raise InputError(
-                "Write the reason: a team told 'not something we will promise' deserves to know why."
-                if kind == "will_not_promise" else "Write the answer the teams will read."
+                _("Write the reason: a team told 'not something we will promise' deserves to know why.")
+                if kind == "will_not_promise" else _("Write the answer the teams will read.")
             )
         if len(text) > ANSWER_MAX_CHARS:
-            raise InputError(f"Shorten the answer to {ANSWER_MAX_CHARS} characters (it has {len(text)}).")
+            raise InputError(_("Shorten the answer to {limit} characters (it has {n}).").format(
+                limit=ANSWER_MAX_CHARS, n=len(text)))
         if why := unstorable(text):
-            raise InputError(f"The answer {why}; remove it and try again.")
+            raise InputError(_("The answer {why}; remove it and try again.").format(why=why))
         if kind == "commitment" and register_id is None:
-            raise InputError("Choose the register version that holds the new or changed commitment.")
+            raise InputError(_("Choose the register version that holds the new or changed commitment."))
         owner_role = (owner_role or "").strip()[:200] or "Commitment owner"
         answer = GapAnswer(commitment_id or NO_COMMITMENT, topic, kind, text, owner_role, self.today())  # type: ignore[arg-type]
         with self.db.write() as conn:
             if register_id is not None:
                 version = conn.execute(select(t.registers.c.version).where(t.registers.c.id == register_id)).scalar()
                 if version is None:
-                    raise InputError("That register version does not exist; upload it on the Commitments page first.")
+                    raise InputError(_("That register version does not exist; upload it on the Commitments page first."))
                 answer = replace(answer, register_version=version)
             conn.execute(
                 insert(t.gap_answers).values(

@@ -22,6 +22,7 @@ import httpx
 from sqlalchemy import Connection, delete, insert, select, update
 
 from facilitator.errors import InputError
+from facilitator.i18n import _, ngettext, using
 from facilitator.integrations.outbound import OutboundAction, outbound_actions
 from facilitator.integrations.targets import TARGETS, Outcome, send, target
 from facilitator.publishing.preview import PublishedSummary
@@ -116,9 +117,9 @@ class IntegrationsMixin(ServiceBase):
             row = conn.execute(select(t.deliveries.c.status).where(
                 t.deliveries.c.id == delivery_id, t.deliveries.c.retro_id == retro_id)).first()
             if row is None:
-                raise InputError("That delivery no longer exists")
+                raise InputError(_("That delivery no longer exists"))
             if row[0] not in ("failed", "unknown"):
-                raise NotAllowed("Only a failed delivery, or one whose outcome is unknown, can be sent again")
+                raise NotAllowed(_("Only a failed delivery, or one whose outcome is unknown, can be sent again"))
             conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(
                 status="pending", attempts=0, next_at=0.0, last_error=None))
 
@@ -132,27 +133,37 @@ class IntegrationsMixin(ServiceBase):
         return None if due is None else max(0.0, due - self.clock())
 
     def deliver_due(self, retro_id: str | None = None, *, client: httpx.Client | None = None, limit: int = 50) -> int:
-        """Send every delivery that is due (of one retro, or all); returns how many were tried."""
+        """Send every delivery that is due (of one retro, or all); returns how many were tried.
+        Each is sent and recorded in its retro's locale, so its reason reads in the retro's language."""
         claimed = self._claim_due(retro_id, limit)
-        for row, action, kind, config, secret in claimed:
-            if action is None:
-                outcome = Outcome("failed", error="The action is no longer in the published summary")
-            else:
-                try:
-                    outcome = send(kind, config, secret, action, client)
-                except Exception as e:  # noqa: BLE001 - recorded on the delivery, never raised into a page
-                    outcome = Outcome("failed", error=f"Could not build the request: {type(e).__name__}")
-            self._record(row["id"], row["attempts"] + 1, outcome)
+        for row, action, kind, config, secret, locale in claimed:
+            with using(locale):
+                if action is None:
+                    outcome = Outcome("failed", error=_("The action is no longer in the published summary"))
+                else:
+                    try:
+                        outcome = send(kind, config, secret, action, client)
+                    except Exception as e:  # noqa: BLE001 - recorded on the delivery, never raised into a page
+                        outcome = Outcome("failed", error=_("Could not build the request: {error}").format(
+                            error=type(e).__name__))
+                self._record(row["id"], row["attempts"] + 1, outcome)
         return len(claimed)
 
     def _claim_due(self, retro_id: str | None, limit: int):
         now = self.clock()
         with self.db.write() as conn:
             # A claim whose process died mid-send: the service may or may not have it.
-            conn.execute(update(t.deliveries).where(
-                t.deliveries.c.status == "sending", t.deliveries.c.claimed_at < now - CLAIM_STALE_S
-            ).values(status="unknown", last_error="The outcome is unknown (the sender stopped); check the "
-                     "destination, then send it again if it is missing"))
+            stale = (t.deliveries.c.status == "sending", t.deliveries.c.claimed_at < now - CLAIM_STALE_S)
+            for locale in conn.execute(
+                select(t.retros.c.locale).distinct().join(t.deliveries, t.deliveries.c.retro_id == t.retros.c.id)
+                .where(*stale)
+            ).scalars().all():
+                with using(locale):
+                    why = _("The outcome is unknown (the sender stopped); check the "
+                            "destination, then send it again if it is missing")
+                in_locale = select(t.retros.c.id).where(t.retros.c.locale == locale)
+                conn.execute(update(t.deliveries).where(*stale, t.deliveries.c.retro_id.in_(in_locale))
+                             .values(status="unknown", last_error=why))
             q = (select(t.deliveries).where(t.deliveries.c.status == "pending", t.deliveries.c.next_at <= now)
                  .order_by(t.deliveries.c.next_at, t.deliveries.c.id).limit(limit))
             if retro_id:
@@ -162,28 +173,32 @@ class IntegrationsMixin(ServiceBase):
             rows = conn.execute(q).mappings().all()
             out = []
             actions: dict[str, dict[str, OutboundAction]] = {}  # per retro, by action id
+            locales: dict[str, str] = {}  # per retro
             for row in rows:
                 conn.execute(update(t.deliveries).where(t.deliveries.c.id == row["id"])
                              .values(status="sending", claimed_at=now))
                 dest = conn.execute(select(t.integrations).where(
                     t.integrations.c.id == row["integration_id"])).mappings().first()
                 if row["retro_id"] not in actions:
-                    pub_id, summary_json = conn.execute(select(t.publications.c.id, t.publications.c.summary_json)
-                                                        .where(t.publications.c.retro_id == row["retro_id"])).one()
+                    pub_id, summary_json, locales[row["retro_id"]] = conn.execute(
+                        select(t.publications.c.id, t.publications.c.summary_json, t.retros.c.locale)
+                        .join(t.retros, t.retros.c.id == t.publications.c.retro_id)
+                        .where(t.publications.c.retro_id == row["retro_id"])).one()
                     summary = PublishedSummary.model_validate_json(summary_json)
                     outbound = outbound_actions(pub_id, summary, self._summary_url(pub_id))  # in action order
                     actions[row["retro_id"]] = {a.id: o for a, o in zip(summary.analysis.actions, outbound)}
                 action = actions[row["retro_id"]].get(row["action_id"])
-                out.append((row, action, dest["kind"], json.loads(dest["config_json"]), dest["secret_sealed"]))
+                out.append((row, action, dest["kind"], json.loads(dest["config_json"]), dest["secret_sealed"],
+                            locales[row["retro_id"]]))
         # Unsealed outside the transaction; a key problem fails the delivery with its one line.
         ready = []
-        for row, action, kind, config, sealed in out:
+        for row, action, kind, config, sealed, locale in out:
             try:
                 secret = sealing.unseal(self.settings, self.db.is_sqlite, sealed)
             except Exception as e:  # noqa: BLE001
                 self._record(row["id"], row["attempts"] + 1, Outcome("failed", error=capitalised(str(e))))
                 continue
-            ready.append((row, action, kind, config, secret))
+            ready.append((row, action, kind, config, secret, locale))
         return ready
 
     def _summary_url(self, pub_id: str) -> str | None:
@@ -199,7 +214,8 @@ class IntegrationsMixin(ServiceBase):
             values |= {"status": "pending", "next_at": self.clock() + min(wait, BACKOFF_MAX_S)}
         else:
             if outcome.status == "retry":
-                values["last_error"] = f"{outcome.error} (gave up after {attempts} tries)"
+                values["last_error"] = ngettext("{error} (gave up after {n} try)", "{error} (gave up after {n} tries)",
+                                                attempts).format(error=outcome.error, n=attempts)
             values["status"] = "failed"
         with self.db.write() as conn:
             conn.execute(update(t.deliveries).where(t.deliveries.c.id == delivery_id).values(**values))

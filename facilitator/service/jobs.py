@@ -25,6 +25,7 @@ import time
 from typing import TYPE_CHECKING
 
 from facilitator.errors import ConfigError
+from facilitator.i18n import using
 from facilitator.seams import Engine
 from facilitator.settings import Settings
 from facilitator.wiring import get_engine
@@ -56,8 +57,18 @@ WORKER_QUEUE_CONNECTIONS = 4
 
 
 def analyse(svc: RetroService, engine: Engine, retro_id: str, run_id: str) -> None:
-    """The job: run one claimed analysis to the end (see ``AnalysisMixin.run_analysis``)."""
-    svc.run_analysis(retro_id, run_id, engine)
+    """The job: run one claimed analysis to the end (see ``AnalysisMixin.run_analysis``),
+    in the retro's locale, so the steps and failure it records read in the retro's language.
+    (Deliveries need no such block here: ``deliver_due`` sends each in its retro's locale.)"""
+    with using(_locale_of(svc, retro_id)):
+        svc.run_analysis(retro_id, run_id, engine)
+
+
+def _locale_of(svc: RetroService, retro_id: str) -> str | None:
+    try:
+        return svc.get(retro_id).locale
+    except Exception:  # noqa: BLE001 - the job never raises; run_analysis reports a missing retro itself
+        return None
 
 
 class _LazyEngine:
@@ -157,8 +168,8 @@ class QueueRunner(AnalysisRunner):
             )
         except Exception as e:  # noqa: BLE001 - the claim is released through the failure path
             log.warning("could not queue an analysis: %s", type(e).__name__)
-            svc.run_analysis(retro_id, run_id, _Broken(ConfigError(
-                "the job queue could not be reached; check the database and that a worker runs")))
+            analyse(svc, _Broken(ConfigError(
+                "the job queue could not be reached; check the database and that a worker runs")), retro_id, run_id)
 
     def deliver(self, svc: RetroService, retro_id: str) -> None:
         try:

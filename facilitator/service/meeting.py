@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 from facilitator.service import db as t
 from facilitator.service.base import NotAllowed, Retro, RetroNotFound, ServiceBase
 from facilitator.text import unstorable
@@ -42,8 +43,8 @@ class MeetingMixin(ServiceBase):
             code = conn.execute(select(t.retros.c.short_code).where(t.retros.c.id == retro_id)).scalar()
         if code:
             return code
-        for _ in range(10):
-            code = "".join(secrets.choice(SHORT_ALPHABET) for _ in range(SHORT_LEN))
+        for _attempt in range(10):
+            code = "".join(secrets.choice(SHORT_ALPHABET) for _char in range(SHORT_LEN))
             try:
                 with self.db.write() as conn:
                     self._lock(conn, retro_id)
@@ -54,16 +55,16 @@ class MeetingMixin(ServiceBase):
                 return code
             except IntegrityError:
                 continue  # taken by another retro: draw again
-        raise NotAllowed("Could not make a short code just now; use the join link")
+        raise NotAllowed(_("Could not make a short code just now; use the join link"))
 
     def by_short_code(self, code: str) -> Retro:
         code = normalise_short_code(code or "")
         if len(code) != SHORT_LEN or unstorable(code) or set(code) - set(SHORT_ALPHABET):
-            raise RetroNotFound("No retro has this code; check the code on the facilitator's screen")
+            raise RetroNotFound(_("No retro has this code; check the code on the facilitator's screen"))
         with self.db.read() as conn:
             rid = conn.execute(select(t.retros.c.id).where(t.retros.c.short_code == code)).scalar()
             if rid is None:
-                raise RetroNotFound("No retro has this code; check the code on the facilitator's screen")
+                raise RetroNotFound(_("No retro has this code; check the code on the facilitator's screen"))
             return self._get(conn, rid)
 
     # -- timer -------------------------------------------------------------------
@@ -76,9 +77,9 @@ class MeetingMixin(ServiceBase):
                 values = {"timer_phase": None, "timer_ends_at": None}
             else:
                 if retro.phase not in TIMER_PHASES:
-                    raise NotAllowed("A timer runs in Collect, Vote or Discuss; move to one of them first.")
+                    raise NotAllowed(_("A timer runs in Collect, Vote or Discuss; move to one of them first."))
                 if not 0 < float(minutes) <= MAX_TIMER_MINUTES:
-                    raise InputError(f"Set the timer between 1 and {MAX_TIMER_MINUTES} minutes.")
+                    raise InputError(_("Set the timer between 1 and {max} minutes.").format(max=MAX_TIMER_MINUTES))
                 values = {"timer_phase": retro.phase, "timer_ends_at": self.clock() + float(minutes) * 60}
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1, **values))
             return self._get(conn, retro_id)
@@ -95,14 +96,14 @@ class MeetingMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase not in DONE_PHASES:
-                raise NotAllowed("'I'm done' is for Collect and Vote.")
+                raise NotAllowed(_("'I'm done' is for Collect and Vote."))
             tag = self._tag(conn, retro_id, token)
             n = conn.execute(
                 update(t.participants).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
                 .values(done_phase=retro.phase if done else None)
             ).rowcount
             if not n:
-                raise NotAllowed("Join the retro first (open the participant link again)")
+                raise NotAllowed(_("Join the retro first (open the participant link again)"))
 
     def is_done(self, retro_id: str, token: str) -> bool:
         with self.db.read() as conn:
@@ -135,11 +136,11 @@ class MeetingMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase != "discuss" and theme_id is not None:
-                raise NotAllowed("The presenter focus is for Discuss.")
+                raise NotAllowed(_("The presenter focus is for Discuss."))
             if theme_id is not None:
                 a = self._current_analysis(conn, retro_id)
                 if a is None or a.theme(theme_id) is None:
-                    raise InputError("That theme is no longer in the analysis; reload the page.")
+                    raise InputError(_("That theme is no longer in the analysis; reload the page."))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id)
                          .values(focus_theme_id=theme_id, rev=retro.rev + 1))
             return self._get(conn, retro_id)

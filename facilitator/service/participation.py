@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from facilitator.errors import InputError
-from facilitator.i18n import DEFAULT_LOCALE, LOCALES, _
+from facilitator.i18n import DEFAULT_LOCALE, LOCALES, _, ngettext
 from facilitator.service import db as t
 from facilitator.service.base import (
     CardView,
@@ -49,19 +49,19 @@ class ParticipationMixin(ServiceBase):
             if why := unstorable(what):
                 raise InputError(capitalised(why) + ".")
         if not team:
-            raise InputError("Give the team a name; the next retro of the same team picks up its open actions")
+            raise InputError(_("Give the team a name; the next retro of the same team picks up its open actions"))
         if not title:
-            raise InputError("Give the retro a title, e.g. 'Sprint 42 retrospective'")
+            raise InputError(_("Give the retro a title, e.g. 'Sprint 42 retrospective'"))
         cols = [c.strip()[:80] for c in columns if c and c.strip()]
         cols = list(dict.fromkeys(cols))
         if not 1 <= len(cols) <= 8:
-            raise InputError("A retro needs between 1 and 8 columns")
+            raise InputError(_("A retro needs between 1 and 8 columns"))
         k = self.settings.min_participants if k is None else int(k)
         if k < 3:
-            raise InputError(f"The anonymity threshold k must be at least 3, got {k}")
+            raise InputError(_("The anonymity threshold k must be at least 3, got {k}").format(k=k))
         budget = self.settings.votes_per_participant if vote_budget is None else int(vote_budget)
         if not 1 <= budget <= 20:
-            raise InputError(f"The vote budget must be between 1 and 20 dots, got {budget}")
+            raise InputError(_("The vote budget must be between 1 and 20 dots, got {budget}").format(budget=budget))
         if locale not in LOCALES:
             raise InputError(_("Pick the retro's language from the list"))
         if register_id is not None:
@@ -106,7 +106,7 @@ class ParticipationMixin(ServiceBase):
                 select(t.retros.c.id).where(t.retros.c.join_code == code.strip())
             ).scalar()
             if rid is None:
-                raise RetroNotFound("No retro has this join code; check the link with your facilitator")
+                raise RetroNotFound(_("No retro has this join code; check the link with your facilitator"))
             return self._get(conn, rid)
 
     def check_key(self, retro_id: str, key: str | None) -> bool:
@@ -135,15 +135,17 @@ class ParticipationMixin(ServiceBase):
             if exists:
                 return
             if retro.published:
-                raise NotAllowed("This retro is already published; read its summary instead")
+                raise NotAllowed(_("This retro is already published; read its summary instead"))
             joined = conn.execute(
                 select(func.count()).select_from(t.participants).where(t.participants.c.retro_id == retro_id)
             ).scalar_one()
             if joined >= self.settings.max_participants_per_retro:
-                raise LimitReached(
-                    f"This retro already has {joined} participants, its limit; ask the facilitator to start another "
-                    "retro for a group this large."
-                )
+                raise LimitReached(ngettext(
+                    "This retro already has {n} participant, its limit; ask the facilitator to start another "
+                    "retro for a group this large.",
+                    "This retro already has {n} participants, its limit; ask the facilitator to start another "
+                    "retro for a group this large.", joined,
+                ).format(n=joined))
             # Joins per retro per minute: one overwritten window on the retro row (which this
             # transaction holds locked), so a script cannot mint participants to reach k.
             now = self.clock()
@@ -153,7 +155,7 @@ class ParticipationMixin(ServiceBase):
             if now - (start or 0.0) >= 60:
                 start, count = now, 0
             if count >= self.settings.max_joins_per_minute:
-                raise LimitReached("Many people are joining this retro at once. Wait a minute, then open the link again.")
+                raise LimitReached(_("Many people are joining this retro at once. Wait a minute, then open the link again."))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id)
                          .values(join_window_start=start, join_window_count=count + 1))
             conn.execute(insert(t.participants).values(retro_id=retro_id, tag=tag, window_start=0.0, window_count=0))
@@ -173,13 +175,14 @@ class ParticipationMixin(ServiceBase):
             raise InputError(capitalised(why) + ".")
         s = self.settings
         if not text:
-            raise InputError("The card is empty; write something first")
+            raise InputError(_("The card is empty; write something first"))
         if len(text) > s.max_card_chars:
-            raise LimitReached(
-                f"That card has {len(text)} characters; the limit is {s.max_card_chars}. Shorten it or split it into two cards."
-            )
+            raise LimitReached(ngettext(
+                "That card has {n} character; the limit is {limit}. Shorten it or split it into two cards.",
+                "That card has {n} characters; the limit is {limit}. Shorten it or split it into two cards.", len(text),
+            ).format(n=len(text), limit=s.max_card_chars))
         if not idem_key or len(idem_key) > 64:
-            raise InputError("Missing submission key; reload the page")
+            raise InputError(_("Missing submission key; reload the page"))
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             existing = conn.execute(
@@ -188,29 +191,33 @@ class ParticipationMixin(ServiceBase):
             if existing is not None:  # a retried submit: same card, no duplicate
                 return CardView(existing["id"], existing["column_name"], existing["text"])
             if retro.phase != "collect":
-                raise NotAllowed("Cards can only be added while the retro is collecting; the facilitator has moved on")
+                raise NotAllowed(_("Cards can only be added while the retro is collecting; the facilitator has moved on"))
             if column not in retro.columns:
-                raise InputError(f"Unknown column {column!r}; pick one of: {', '.join(retro.columns)}")
+                raise InputError(_("Unknown column {column}; pick one of: {columns}").format(
+                    column=repr(column), columns=", ".join(retro.columns)))
             tag = self._tag(conn, retro_id, token, salt=None)
             part = conn.execute(
                 select(t.participants).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
             ).mappings().first()
             if part is None:
-                raise NotAllowed("Join the retro first (open the participant link)")
+                raise NotAllowed(_("Join the retro first (open the participant link)"))
             total = conn.execute(select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id)).scalar_one()
             if total >= s.max_cards_per_retro:
-                raise LimitReached(
-                    f"This retro already has {total} cards, the most it takes ({s.max_cards_per_retro}). "
-                    "Add your point to a similar card in discussion instead."
-                )
+                raise LimitReached(ngettext(
+                    "This retro already has {n} card, the most it takes ({limit}). "
+                    "Add your point to a similar card in discussion instead.",
+                    "This retro already has {n} cards, the most it takes ({limit}). "
+                    "Add your point to a similar card in discussion instead.", total,
+                ).format(n=total, limit=s.max_cards_per_retro))
             mine = conn.execute(
                 select(func.count()).select_from(t.cards).where(t.cards.c.retro_id == retro_id, t.cards.c.author_tag == tag)
             ).scalar_one()
             if mine >= s.max_cards_per_participant:
-                raise LimitReached(
-                    f"You have written {mine} cards, the most one person can ({s.max_cards_per_participant}). "
-                    "Edit or delete one to make room."
-                )
+                raise LimitReached(ngettext(
+                    "You have written {n} card, the most one person can ({limit}). Edit or delete one to make room.",
+                    "You have written {n} cards, the most one person can ({limit}). Edit or delete one to make room.",
+                    mine,
+                ).format(n=mine, limit=s.max_cards_per_participant))
             now = self.clock()
             start, count = part["window_start"], part["window_count"]
             if now - start >= 60:
@@ -218,8 +225,11 @@ class ParticipationMixin(ServiceBase):
             if count >= s.max_cards_per_minute:
                 wait = max(1, int(60 - (now - start)) + 1)
                 raise LimitReached(
-                    f"That's {count} cards in a minute, faster than the {s.max_cards_per_minute} allowed. "
-                    f"Take a breath and try again in {wait} seconds."
+                    ngettext("That's {n} card in a minute, faster than the {limit} allowed.",
+                             "That's {n} cards in a minute, faster than the {limit} allowed.", count,
+                             ).format(n=count, limit=s.max_cards_per_minute)
+                    + " " + ngettext("Take a breath and try again in {n} second.",
+                                     "Take a breath and try again in {n} seconds.", wait).format(n=wait)
                 )
             conn.execute(
                 update(t.participants)
@@ -241,16 +251,19 @@ class ParticipationMixin(ServiceBase):
         if why := unstorable(text):
             raise InputError(capitalised(why) + ".")
         if not text:
-            raise InputError("A card can't be empty; delete it instead")
+            raise InputError(_("A card can't be empty; delete it instead"))
         if len(text) > self.settings.max_card_chars:
-            raise LimitReached(f"That card has {len(text)} characters; the limit is {self.settings.max_card_chars}")
+            raise LimitReached(ngettext(
+                "That card has {n} character; the limit is {limit}", "That card has {n} characters; the limit is {limit}",
+                len(text),
+            ).format(n=len(text), limit=self.settings.max_card_chars))
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             self._own_card(conn, retro, token, card_id)
             values = {"text": text}
             if column is not None:
                 if column not in retro.columns:
-                    raise InputError(f"Unknown column {column!r}")
+                    raise InputError(_("Unknown column {column}").format(column=repr(column)))
                 values["column_name"] = column
             conn.execute(update(t.cards).where(t.cards.c.id == card_id).values(**values))
 
@@ -262,13 +275,13 @@ class ParticipationMixin(ServiceBase):
 
     def _own_card(self, conn: Connection, retro: Retro, token: str, card_id: str) -> None:
         if retro.phase != "collect":
-            raise NotAllowed("Cards are revealed: they can no longer be edited or deleted")
+            raise NotAllowed(_("Cards are revealed: they can no longer be edited or deleted"))
         tag = self._tag(conn, retro.id, token)
         owner = conn.execute(
             select(t.cards.c.author_tag).where(t.cards.c.id == card_id, t.cards.c.retro_id == retro.id)
         ).first()
         if owner is None or not owner[0] or not hmac.compare_digest(owner[0], tag):
-            raise NotAllowed("You can only change cards written in this browser session")
+            raise NotAllowed(_("You can only change cards written in this browser session"))
 
     def my_cards(self, retro_id: str, token: str) -> list[CardView]:
         with self.db.read() as conn:
@@ -285,7 +298,7 @@ class ParticipationMixin(ServiceBase):
         with self.db.read() as conn:
             retro = self._get(conn, retro_id)
             if not retro.revealed:
-                raise NotAllowed("Cards stay hidden until the facilitator reveals them")
+                raise NotAllowed(_("Cards stay hidden until the facilitator reveals them"))
             # By random id, not by writing order: a run of cards is often one person's.
             return sorted(self._cards(conn, retro_id), key=lambda c: c.id)
 

@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 from facilitator.models import Card, Register
 from facilitator.publishing import gate
 from facilitator.publishing.exports import to_markdown
@@ -28,7 +29,7 @@ class PublicationMixin(ServiceBase):
     def _preview(self, conn: Connection, retro: Retro) -> Preview:
         analysis = self._current_analysis(conn, retro.id)
         if analysis is None:
-            raise NotAllowed("There is no analysis to publish yet; run it first")
+            raise NotAllowed(_("There is no analysis to publish yet; run it first"))
         rows = conn.execute(
             select(t.cards.c.id, t.cards.c.column_name, t.cards.c.text, t.cards.c.author_tag).where(t.cards.c.retro_id == retro.id)
         ).all()
@@ -117,7 +118,7 @@ class PublicationMixin(ServiceBase):
         with self.db.read() as conn:
             r = conn.execute(select(t.publications).where(t.publications.c.id == pub_id)).mappings().first()
         if r is None:
-            raise RetroNotFound("No published summary at this link; check it with your facilitator")
+            raise RetroNotFound(_("No published summary at this link; check it with your facilitator"))
         return Publication(r["id"], r["retro_id"], PublishedSummary.model_validate_json(r["summary_json"]), r["markdown"])
 
     def publication_of(self, retro_id: str) -> Publication | None:
@@ -153,11 +154,11 @@ class PublicationMixin(ServiceBase):
 
     def mark_action(self, retro_id: str, item_id: int, status: str) -> None:
         if status not in ("done", "dropped", "carried"):
-            raise InputError(f"An open action is marked done, dropped or carried, not {status!r}")
+            raise InputError(_("An open action is marked done, dropped or carried, not {status}").format(status=repr(status)))
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.published:
-                raise NotAllowed("This retro is published; mark actions in the team's next retro")
+                raise NotAllowed(_("This retro is published; mark actions in the team's next retro"))
             n = conn.execute(
                 update(t.action_items)
                 .where(t.action_items.c.id == item_id, t.action_items.c.team_norm == _team_norm(retro.team)[:120],
@@ -165,7 +166,7 @@ class PublicationMixin(ServiceBase):
                 .values(status=status, reviewed_in=retro_id)
             ).rowcount
             if not n:
-                raise InputError("That action does not belong to this team; reload the page")
+                raise InputError(_("That action does not belong to this team; reload the page"))
             conn.execute(update(t.retros).where(t.retros.c.id == retro_id).values(rev=retro.rev + 1))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, insert, select
 
+from facilitator.i18n import _
 from facilitator.inputs.register import parse_register, register_hash
 from facilitator.models import Register
 from facilitator.service import db as t
@@ -48,7 +49,8 @@ class RegistersMixin(ServiceBase):
         with self.db.read() as conn:
             r = conn.execute(select(t.registers).where(t.registers.c.id == register_id)).mappings().first()
         if r is None:
-            raise RetroNotFound(f"Register version {register_id} does not exist; upload it on the Commitments page")
+            raise RetroNotFound(_("Register version {id} does not exist; upload it on the Commitments page").format(
+                id=register_id))
         return self._register_info(r)
 
     def register_raw(self, register_id: int) -> str:

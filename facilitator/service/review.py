@@ -15,6 +15,7 @@ from collections.abc import Iterable
 
 from facilitator.checks import required_action_kinds
 from facilitator.errors import InputError
+from facilitator.i18n import N_, _
 from facilitator.inputs.register import DEFAULT_OWNER, default_owner, health
 from facilitator.models import (
     Action,
@@ -42,11 +43,11 @@ def _copy(a: Analysis) -> Analysis:
 def _theme(a: Analysis, theme_id: str) -> Theme:
     t = a.theme(theme_id)
     if t is None:
-        raise InputError(f"Theme {theme_id!r} does not exist; reload the page")
+        raise InputError(_("Theme {theme} does not exist; reload the page").format(theme=repr(theme_id)))
     return t
 
 
-_MIXED = (
+_MIXED = N_(
     "fears and flaws never share a theme: a fear is its own object. Keep them apart, "
     "or change one theme's kind first if it was mislabelled"
 )
@@ -55,7 +56,7 @@ _MIXED = (
 def _no_fear_flaw_mix(kinds: Iterable[Kind]) -> None:
     kinds = set(kinds)
     if {"fear", "flaw"} <= kinds:
-        raise InputError(_MIXED)
+        raise InputError(_(_MIXED))
 
 
 def _new_theme_id(a: Analysis) -> str:
@@ -100,9 +101,9 @@ def rename_theme(a: Analysis, theme_id: str, label: str) -> Analysis:
     """Rename a theme; the titles of its actions that name it follow."""
     label = label.strip()
     if not label:
-        raise InputError("A theme needs a label; type a few words")
+        raise InputError(_("A theme needs a label; type a few words"))
     if len(label) > 120:
-        raise InputError(f"Theme label has {len(label)} characters; keep it under 120")
+        raise InputError(_("Theme label has {n} characters; keep it under 120").format(n=len(label)))
     out = _copy(a)
     t = _theme(out, theme_id)
     old = t.label
@@ -119,7 +120,7 @@ def rename_theme(a: Analysis, theme_id: str, label: str) -> Analysis:
 def set_summary(a: Analysis, theme_id: str, summary: str) -> Analysis:
     summary = " ".join(summary.split())
     if len(summary) > 600:
-        raise InputError(f"The summary has {len(summary)} characters; keep it under 600")
+        raise InputError(_("The summary has {n} characters; keep it under 600").format(n=len(summary)))
     out = _copy(a)
     _theme(out, theme_id).summary = summary
     return out
@@ -195,11 +196,11 @@ def split_theme(a: Analysis, theme_id: str, card_ids: Iterable[str], label: str)
     out = _copy(a)
     src = _theme(out, theme_id)
     if not card_ids:
-        raise InputError("Pick at least one card to split off")
+        raise InputError(_("Pick at least one card to split off"))
     if set(card_ids) - set(src.card_ids):
-        raise InputError("Only cards of the theme being split can be split off")
+        raise InputError(_("Only cards of the theme being split can be split off"))
     if set(card_ids) == set(src.card_ids):
-        raise InputError("Leave at least one card in the original theme; to rename it, use Rename")
+        raise InputError(_("Leave at least one card in the original theme; to rename it, use Rename"))
     new = Theme(id=_new_theme_id(out), label=label.strip() or f"{src.label} (split)", kind=src.kind, card_ids=card_ids)
     src.card_ids = [c for c in src.card_ids if c not in set(card_ids)]
     out.themes.insert(out.themes.index(src) + 1, new)
@@ -215,7 +216,7 @@ def move_cards(a: Analysis, card_ids: Iterable[str], to_theme: str) -> Analysis:
     target = _theme(out, to_theme)
     known = {cid for t in out.themes for cid in t.card_ids}
     if moving - known:
-        raise InputError("Some of those cards are in no theme; reload the page")
+        raise InputError(_("Some of those cards are in no theme; reload the page"))
     _no_fear_flaw_mix([target.kind, *(t.kind for t in out.themes if moving & set(t.card_ids))])
     touched = [t.id for t in out.themes if t is not target and moving & set(t.card_ids)]
     if target.kind == "fear":
@@ -250,28 +251,30 @@ def set_coverage(
     out = _copy(a)
     cov = next((c for c in out.coverage if c.theme_id == theme_id), None)
     if cov is None:
-        raise InputError(f"Theme {theme_id!r} is not a fear, so it has no coverage to set")
+        raise InputError(_("Theme {theme} is not a fear, so it has no coverage to set").format(theme=repr(theme_id)))
     commitment_ids = list(dict.fromkeys(commitment_ids))
     for cid in commitment_ids:
         c = register.get(cid)
         if c is None:
-            raise InputError(f"Commitment {cid} is not in this retro's register; pick one from the list")
+            raise InputError(_("Commitment {id} is not in this retro's register; pick one from the list").format(id=cid))
         if not health(c, today).usable:
-            raise InputError(f"Commitment {cid} is not in force ({'; '.join(health(c, today).problems)}); "
-                             "a promise that is not in force cannot answer a fear")
+            raise InputError(_("Commitment {id} is not in force ({problems}); "
+                               "a promise that is not in force cannot answer a fear").format(
+                id=cid, problems="; ".join(health(c, today).problems)))
     picked: list[Quote] = []
     for cid, text in quotes:
         c = register.get(cid)
         if c is None or cid not in commitment_ids:
-            raise InputError(f"A quote must come from a chosen commitment; choose {cid} first")
+            raise InputError(_("A quote must come from a chosen commitment; choose {id} first").format(id=cid))
         if text not in clauses(c.text):
-            raise InputError(f"Pick the quote from the clauses of {cid}; it cannot be typed or changed")
+            raise InputError(_("Pick the quote from the clauses of {id}; it cannot be typed or changed").format(id=cid))
         picked.append(Quote(commitment_id=cid, text=text))
     if status in ("covered", "partial") and not picked:
-        raise InputError(f"A fear marked {status.replace('_', ' ')} needs the clause that answers it: pick one")
+        raise InputError(_("A fear marked covered needs the clause that answers it: pick one") if status == "covered"
+                         else _("A fear marked partial needs the clause that answers it: pick one"))
     if status in ("uncovered", "needs_review") and (picked or commitment_ids):
-        raise InputError("A trust gap (or a fear still to review) cites no commitment: clear the choices, "
-                         "or mark it covered or partly covered")
+        raise InputError(_("A trust gap (or a fear still to review) cites no commitment: clear the choices, "
+                           "or mark it covered or partly covered"))
     cov.status, cov.commitment_ids, cov.quotes = status, commitment_ids, picked
     cov.rationale = " ".join(rationale.split())[:800] or FACILITATOR_NOTE
     cov.set_by = "facilitator"
@@ -313,7 +316,7 @@ def restore_fear(a: Analysis, card_id: str) -> Analysis:
     """Put a card the model took out of the fears back among them (one click in review)."""
     out = _copy(a)
     if not any(r.card_id == card_id for r in out.meta.reclassified):
-        raise InputError("That card was not taken out of the fears; reload the page")
+        raise InputError(_("That card was not taken out of the fears; reload the page"))
     for t in out.themes:
         t.card_ids = [c for c in t.card_ids if c != card_id]
     new = Theme(id=_new_theme_id(out), label="Restored worry", kind="fear", card_ids=[card_id],
@@ -337,14 +340,14 @@ def upsert_action(
     """Edit the action ``action_id`` or, when it is None, add a new one."""
     title, owner_role = title.strip(), owner_role.strip()
     if not title:
-        raise InputError("An action needs a title saying what will be done")
+        raise InputError(_("An action needs a title saying what will be done"))
     if not owner_role:
-        raise InputError("An action needs an owner role (a role, not a person's name)")
+        raise InputError(_("An action needs an owner role (a role, not a person's name)"))
     out = _copy(a)
     ids = {t.id for t in out.themes}
     theme_ids = [t for t in theme_ids if t in ids]
     if not theme_ids:
-        raise InputError("Link the action to at least one theme")
+        raise InputError(_("Link the action to at least one theme"))
     if action_id is None:
         used = {x.id for x in out.actions}
         n = len(out.actions) + 1
@@ -363,7 +366,7 @@ def upsert_action(
             if commitment_ids is not None:
                 act.commitment_ids = commitment_ids
             return out
-    raise InputError(f"Action {action_id!r} does not exist; reload the page")
+    raise InputError(_("Action {action} does not exist; reload the page").format(action=repr(action_id)))
 
 
 def remove_action(a: Analysis, action_id: str) -> Analysis:

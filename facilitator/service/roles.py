@@ -15,6 +15,7 @@ import secrets
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
+from facilitator.i18n import _
 from facilitator.service import db as t
 from facilitator.service.base import NotAllowed, ServiceBase, _now
 
@@ -39,7 +40,8 @@ class RolesMixin(ServiceBase):
             with self.db.write() as conn:
                 conn.execute(insert(t.role_keys).values(role=role, key_hash=_hash(key), created_at=_now()))
         except IntegrityError:
-            raise NotAllowed(f"The {role} key already exists; ask whoever holds it") from None
+            raise NotAllowed(_("The owner key already exists; ask whoever holds it") if role == "owner"
+                             else _("The admin key already exists; ask whoever holds it")) from None
         return key
 
     def check_role_key(self, role: str, key: str | None) -> bool:

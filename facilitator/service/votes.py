@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from sqlalchemy import delete, func, insert, select
 
 from facilitator.errors import InputError
+from facilitator.i18n import _
 from facilitator.service import db as t
 from facilitator.service.base import LimitReached, NotAllowed, ServiceBase
 
@@ -19,22 +20,23 @@ class VotesMixin(ServiceBase):
         with self.db.write() as conn:
             retro = self._lock(conn, retro_id)
             if retro.phase != "vote":
-                raise NotAllowed("Voting is closed")
+                raise NotAllowed(_("Voting is closed"))
             tag = self._tag(conn, retro_id, token)
             if conn.execute(
                 select(t.participants.c.tag).where(t.participants.c.retro_id == retro_id, t.participants.c.tag == tag)
             ).first() is None:
-                raise NotAllowed("Join the retro first (open the participant link)")
+                raise NotAllowed(_("Join the retro first (open the participant link)"))
             analysis = self._current_analysis(conn, retro_id)
             theme_ids = {th.id for th in analysis.themes} if analysis else set()
             clean = {tid: int(n) for tid, n in dots.items() if int(n) > 0}
             if any(n < 0 for n in dots.values()):
-                raise InputError("Dots can't be negative")
+                raise InputError(_("Dots can't be negative"))
             if set(clean) - theme_ids:
-                raise InputError("Some themes changed while you voted; reload and vote again")
+                raise InputError(_("Some themes changed while you voted; reload and vote again"))
             used = sum(clean.values())
             if used > retro.vote_budget:
-                raise LimitReached(f"You used {used} dots but have {retro.vote_budget}; take some back")
+                raise LimitReached(_("You used {used} dots but have {budget}; take some back").format(
+                    used=used, budget=retro.vote_budget))
             conn.execute(delete(t.votes).where(t.votes.c.retro_id == retro_id, t.votes.c.voter_tag == tag))
             if clean:
                 conn.execute(insert(t.votes), [
