@@ -30,8 +30,7 @@ from facilitator.service.meeting import DONE_PHASES, TIMER_PHASES
 from facilitator.service.phases import BACK_TO, PHASE_LABELS
 from facilitator.service.retros import PHASES
 
-svc, retro, key = facilitator_retro()
-apply_locale(retro)
+svc, retro, key = facilitator_retro()  # also sets the retro's language
 
 # Marked for the catalogue; shown through _() (facilitator.i18n).
 CARRY_WORDS = {"done": N_("done"), "dropped": N_("dropped"), "carried": N_("carried")}

@@ -128,7 +128,8 @@ def collect() -> None:
     if err := st.session_state.pop("card_error", None):
         st.warning(err)
     if st.session_state.pop("card_added", False):
-        st.toast(_("Card added"))
+        # A message in the page, not a toast: Streamlit's toast is a dialog without an accessible name (axe).
+        st.success(_("Card added"), icon=":material/check:")
     done_toggle(svc, retro, token)
     if not mine:
         return

@@ -2,12 +2,11 @@
 
 import streamlit as st
 
-from app_ui.common import apply_locale, facilitator_params, facilitator_retro, md, phase_bar
+from app_ui.common import facilitator_params, facilitator_retro, md, phase_bar
 from app_ui.review_editor import review_editor
 from facilitator.i18n import _
 
-svc, retro, key = facilitator_retro()
-apply_locale(retro)
+svc, retro, key = facilitator_retro()  # also sets the retro's language
 st.title(_("Review: {title}").format(title=md(retro.title)))
 phase_bar(retro.phase)
 st.page_link(page="app_pages/facilitate.py", label=_("Back to the console"), icon=":material/arrow_back:",

@@ -13,7 +13,7 @@ import streamlit as st
 import streamlit.components.v1 as components
 
 from facilitator.errors import FacilitatorError
-from facilitator.i18n import N_, _, set_locale, supported
+from facilitator.i18n import N_, _, current_locale, set_locale, supported
 from facilitator.publishing.charts import KIND_WORDS  # noqa: F401 - the pages' one list of kind words
 from facilitator.scrub import safe_markdown_text
 from facilitator.service.phases import PHASE_LABELS, PHASES
@@ -39,8 +39,8 @@ def apply_locale(retro: Retro | None = None) -> str:
     if retro is None:
         code = st.session_state.get("locale") or supported(st.context.locale)
         return set_locale(code)
-    if st.session_state.get("locale") != retro.locale:
-        st.session_state["locale"] = retro.locale
+    st.session_state["locale"] = retro.locale
+    if current_locale() != supported(retro.locale):  # this run started in another language
         set_locale(retro.locale)
         st.rerun()
     return set_locale(retro.locale)
@@ -207,6 +207,7 @@ def facilitator_retro() -> tuple[RetroService, Retro, str | None]:
     except RetroNotFound as e:
         st.error(str(e))
         st.stop()
+    apply_locale(retro)  # before anything is sent to the browser: it may rerun the page
     email = logged_in_email()
     ok = svc.check_key(retro_id, key)
     if settings().facilitator_login:

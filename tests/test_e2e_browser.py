@@ -330,6 +330,15 @@ def test_full_retro_in_the_browser(server):
             with p.expect_download() as dl:
                 p.get_by_role("button", name="Download PDF").click()
             assert Path(dl.value.path()).read_bytes().startswith(b"%PDF-")
+            # ... and on the phone (390 x 844, touch): the charts' tables open with a tap.
+            phone = people[2]
+            phone.goto(link)
+            expect(phone.get_by_role("heading", name="Sprint 42 retrospective")).to_be_visible()
+            phone.get_by_text("The charts as tables").tap()
+            expect(phone.get_by_test_id("stDataFrame").first).to_be_visible()
+            width = phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 390, f"the summary is {width} px wide on a 390 px phone"
+            _shot(phone, "09b-phone-summary")
 
             # 8. A commitment owner opens the trust-gap board (the first one creates the owner key).
             fac.goto(server + "/gaps")
@@ -423,3 +432,42 @@ def test_keyboard_only_write_vote_and_publish(server, e2e_data):
         finally:
             browser.close()
             svc.db.dispose()
+
+
+def test_a_german_retro_on_a_phone(server):
+    """The start page in German once Deutsch is picked; a participant on a phone joins
+    that retro, reads the page in German and writes a card."""
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=30_000)
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        try:
+            fac = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+            fac.goto(server + "/")
+            sample = fac.get_by_role("button", name="Use the sample register")
+            if sample.count():
+                sample.click()
+            fac.get_by_role("combobox", name="Language of the retro's pages").click()
+            fac.get_by_role("option", name="Deutsch").click()
+            expect(fac.get_by_role("button", name="Retro erstellen")).to_be_visible()
+            fac.get_by_role("textbox", name="Team").fill("Leitstelle")
+            fac.get_by_role("textbox", name="Titel").fill("Sprint 7")
+            fac.get_by_role("button", name="Retro erstellen").click()
+            codes = fac.locator('[data-testid="stCode"]')
+            expect(codes).to_have_count(2)
+            join = next(c for c in codes.all_inner_texts() if "/join?code=" in c).strip()
+
+            ctx = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True,
+                                      locale="en-US")  # an English phone: the retro's language wins
+            p = ctx.new_page()
+            p.goto(join)
+            expect(p.get_by_text("Schreib deine Karten")).to_be_visible()
+            p.get_by_role("textbox", name="Deine Karte").fill("Die Übergabe an die Nachtschicht dauert zu lange")
+            p.get_by_role("button", name="Karte hinzufügen").tap()
+            expect(p.get_by_test_id("stText").filter(has_text="Nachtschicht")).to_be_visible()
+            _shot(p, "11-phone-collect-german")
+            serious = _axe_report()
+            assert not serious, "accessibility (axe-core):\n" + "\n".join(serious)
+        finally:
+            browser.close()

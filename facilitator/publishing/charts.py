@@ -38,11 +38,13 @@ def themes_chart(analysis: Analysis, votes: Mapping[str, int] | None = None) -> 
         .mark_bar(cornerRadiusEnd=3)
         .encode(
             x=alt.X("cards:Q", title=_("cards"), axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("theme:N", sort="-x", title=None, axis=alt.Axis(labelLimit=320)),
+            # Labels cut at 180 px (the tooltip and "The charts as tables" give them whole): on a
+            # 390 px phone a wider label column pushed the bars and the legend off the screen.
+            y=alt.Y("theme:N", sort="-x", title=None, axis=alt.Axis(labelLimit=180)),
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(domain=kinds, range=list(KIND_COLOURS.values())),
-                legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=160),
+                legend=alt.Legend(orient="bottom", title=None, columns=2, labelLimit=100),
             ),
             tooltip=[alt.Tooltip("theme:N", title=_("theme")), alt.Tooltip("kind:N", title=_("kind")),
                      alt.Tooltip("cards:Q", title=_("cards")), alt.Tooltip("dots:Q", title=_("dots"))],
