@@ -46,12 +46,16 @@ def test_tampered_weights_are_refused(tmp_path):
         LocalEmbedder(tmp_path)
 
 
-def test_shipped_kind_model_matches_its_examples():
-    """Regenerate with `uv run python -m facilitator.offline.kinds` after editing the examples."""
+def test_shipped_kind_model_matches_its_examples_and_the_tune_boards():
+    """Regenerate with `uv run python -m evals.fit_kinds` after editing the examples, a
+    feature rule or the real boards' tune slice."""
+    from evals.dataset import load_retros
+    from evals.fit_kinds import digest, real_cards
     from facilitator.offline import linear
-    from facilitator.offline.kinds import SHIPPED, model_key
+    from facilitator.offline.kinds import MODELS, SHIPPED, model_key
 
-    assert linear.load([SHIPPED], ["kind", "fear"], model_key(local_embedder().name)) is not None
+    assert linear.load([SHIPPED], MODELS, model_key(local_embedder().name)) is not None
+    assert linear.meta(SHIPPED, "real_digest") == digest(real_cards(load_retros("real", "tune")))
 
 
 def test_kind_model_key_covers_every_rule_that_feeds_it(monkeypatch):

@@ -31,11 +31,11 @@ class Linear:
         return p / p.sum(axis=1, keepdims=True)
 
 
-def fit(x: np.ndarray, y: list[str], c: float = 2.0) -> Linear:
+def fit(x: np.ndarray, y: list[str], c: float = 2.0, sample_weight: np.ndarray | None = None) -> Linear:
     from sklearn.linear_model import LogisticRegression
 
     m = LogisticRegression(C=c, max_iter=3000)
-    m.fit(x, y)
+    m.fit(x, y, sample_weight=sample_weight)
     return Linear([str(k) for k in m.classes_], m.coef_, m.intercept_)
 
 
@@ -47,9 +47,10 @@ def model_key(*parts: bytes | str) -> str:
     return h.hexdigest()[:16]
 
 
-def save(path: Path, models: dict[str, Linear], key: str) -> None:
+def save(path: Path, models: dict[str, Linear], key: str, **meta: str) -> None:
+    """``meta``: strings kept beside the weights (e.g. a digest of the data they were fitted on)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    arrays = {"key": np.array(key)}
+    arrays = {"key": np.array(key)} | {f"meta_{k}": np.array(v) for k, v in meta.items()}
     for name, m in models.items():
         arrays |= {f"{name}_classes": np.array(m.classes), f"{name}_coef": m.coef, f"{name}_intercept": m.intercept}
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")
@@ -69,3 +70,11 @@ def load(paths: list[Path | None], names: list[str], key: str) -> dict[str, Line
                 n: Linear(list(d[f"{n}_classes"]), d[f"{n}_coef"], d[f"{n}_intercept"]) for n in names
             }
     return None
+
+
+def meta(path: Path, name: str) -> str | None:
+    """A string ``save`` kept beside the weights, or None."""
+    if not path.exists():
+        return None
+    with np.load(path) as d:
+        return str(d[f"meta_{name}"]) if f"meta_{name}" in d.files else None
