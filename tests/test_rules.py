@@ -144,7 +144,10 @@ def test_a_column_constrains_the_kind(local_engine):
     from facilitator.offline.kinds import role_mask
 
     classes = ["fear", "flaw", "other", "positive"]
-    assert list(role_mask(Card(id="1", text="the build", column="Went well"), classes)) == [1, 0, 1, 1]
+    # A positive column holds no flaw, and no fear unless the card voices a worry.
+    assert list(role_mask(Card(id="1", text="the build", column="Went well"), classes)) == [0, 0, 1, 1]
+    assert list(role_mask(Card(id="1", text="Great demo, but I worry it replaces our jobs", column="Went well"),
+                          classes)) == [1, 0, 1, 1]
     assert list(role_mask(Card(id="1", text="great pairing", column="Didn't go well"), classes)) == [1, 1, 1, 0]
     assert list(role_mask(Card(id="1", text="Document the release steps", column="Start"), classes)) == [0, 1, 1, 0]
     assert list(role_mask(Card(id="1", text="worried we lose our jobs", column="Start"), classes)) == [1, 1, 1, 0]
@@ -165,7 +168,7 @@ def test_fix_action_uses_the_teams_proposal_or_says_there_is_none():
     cards = [Card(id="1", text="Nobody knows the release steps", column="Didn't go well"),
              Card(id="2", text="Document the release steps in the runbook", column="Start")]
     assert "Document the release steps in the runbook" in fix_title(theme, cards)
-    assert fix_title(theme, cards[:1]).startswith("No fix was proposed for release steps undocumented")
+    assert fix_title(theme, cards[:1]).startswith("No fix was proposed for \u201cRelease steps undocumented\u201d")
     named = [Card(id="3", text="Ana: automate the release checklist", column="Try")]
     title = fix_title(theme, named, ["Ana"])
     assert "Ana" not in title and "automate the release checklist" in title and "people whose work" in title

@@ -37,11 +37,14 @@ def fix_title(theme: Theme, cards: Sequence[Card], roster: Sequence[str] = ()) -
         text = without_names(max(proposals, key=lambda c: len(c.text)).text, roster)
         if len(text) > PROPOSAL_MAX_CHARS:
             text = text[: PROPOSAL_MAX_CHARS - 1].rstrip() + "\u2026"
-        title = f"Try the team's proposal for {theme.label.lower()}: {text}"
+        # The label is quoted, not folded into the sentence: it is a phrase from a card
+        # ("Have more meetups online"), and "proposal for have more meetups" does not read.
+        title = f"Try what the team proposed for \u201c{theme.label}\u201d: {text}"
         extra = f" ({plural(len(proposals) - 1, 'more proposal')} on the board)" if len(proposals) > 1 else ""
         title += extra
     else:
-        title = f"No fix was proposed for {theme.label.lower()}: agree one first step in the discussion and name who takes it"
+        title = (f"No fix was proposed for \u201c{theme.label}\u201d: agree one first step in the discussion "
+                 "and name who takes it")
     if _CHANGES_WORK.search(" ".join([theme.label, theme.summary, *(c.text for c in cards)])):
         title += _PEOPLE_STEP
     return title

@@ -103,7 +103,9 @@ FALLBACK_LABEL = {"flaw": "A process problem", "positive": "Something that went 
 
 
 def phrase(text: str, roster_lower: set[str]) -> str:
-    """The first clause of a card, at most LABEL_MAX_WORDS words, names left out."""
+    """The first clause of a card, at most LABEL_MAX_WORDS words, names left out; a
+    clause that is longer is cut where a phrase ends (before "whereby", "which", "to",
+    a comma ...) or, when no such place leaves three words, cut with an ellipsis."""
     # Names and anything shaped like a commitment id stay out of a label: an id in a
     # label would read as a promise (and a card may cite one the register lacks).
     text = ID_LIKE.sub("", without_names(text, roster_lower))
@@ -111,11 +113,37 @@ def phrase(text: str, roster_lower: set[str]) -> str:
     first = _LEAD.sub("", first.strip())
     words = first.split()
     if len(words) > LABEL_MAX_WORDS:
-        words = words[:LABEL_MAX_WORDS]
-        while words and words[-1].lower() in _DANGLING:
-            words.pop()
+        cut = max((i for i in range(3, LABEL_MAX_WORDS + 1) if _ends_phrase(words, i)), default=None)
+        if cut is None:
+            words = words[:LABEL_MAX_WORDS]
+            while words and words[-1].lower().strip(",") in _DANGLING:
+                words.pop()
+            words[-1] = words[-1].rstrip(",") + "\u2026"
+        else:
+            words = words[:cut]
+    # Never end on "with", "to", "how" (a name taken out, or a clause cut short).
+    while len(words) > 2 and words[-1].lower().strip(",") in _DANGLING | _QUESTION_WORDS:
+        words.pop()
     out = " ".join(words).strip(" ,;:-")
+    if out.count('"') % 2:  # a quotation cut in half
+        out = out.replace('"', "")
     return capitalised(out)
+
+
+_QUESTION_WORDS = frozenset({"how", "what", "why", "when", "who", "whether"})
+# A phrase ends before one of these words, or after a comma.
+_PHRASE_BREAK = frozenset(
+    "whereby which who whom whose that when where while because since as if so but and or to for with by "
+    "from in on at of than unless until after before via".split()
+)
+
+
+def _ends_phrase(words: list[str], i: int) -> bool:
+    """Whether cutting ``words`` before index ``i`` ends on a phrase boundary."""
+    last = words[i - 1].lower().strip(",")
+    if last in _DANGLING or last in _QUESTION_WORDS:
+        return False
+    return words[i - 1].endswith(",") or (i < len(words) and words[i].lower() in _PHRASE_BREAK)
 
 
 _DANGLING = frozenset("a an the and or but of to for with in on at by from that is are was were be our my your their".split())
@@ -133,7 +161,9 @@ def theme_label(kind: str, members: list[Card], vectors: np.ndarray, roster_lowe
     """(label, summary) of a flaw, positive or other theme, from its own cards."""
     order = central_order(vectors)
     phrases = [p for i in order if len((p := phrase(members[i].text, roster_lower)).split()) >= 2]
-    label = phrases[0] if phrases else FALLBACK_LABEL[kind]
+    # The most central card's phrase, unless it had to be cut short and another card's did not.
+    whole = [p for p in phrases[:3] if not p.endswith("\u2026")]
+    label = (whole or phrases or [FALLBACK_LABEL[kind]])[0]
     # No card count in the text: the facilitator moves cards, and a count written
     # here would go stale (every view counts the theme's cards itself).
     summary = {"flaw": "Cards about a problem", "positive": "Cards about what went well", "other": "Other notes"}[kind]
@@ -142,7 +172,7 @@ def theme_label(kind: str, members: list[Card], vectors: np.ndarray, roster_lowe
     others = [p for p in phrases[1:] if p.lower() != label.lower()]
     if others:
         summary += f", such as: {others[0][:1].lower() + others[0][1:]}"
-    return label, summary + "."
+    return label, summary if summary.endswith("\u2026") else summary + "."
 
 
 def group_cards(
