@@ -132,7 +132,12 @@ def test_normalising_unicode_is_not_reported_as_a_name():
      ("K", "positive"), ("P", "problem"), ("T", "proposal"), ("Contributing Factors", "problem"),
      ("Humor/Saúde", "worry"), ("Pontos positivos", "positive"), ("Pontos negativos", "problem"),
      ("Sugestões", "proposal"), ("Lo que no salió bien", "problem"), ("良かったこと", "positive"),
-     ("問題点", "problem"), ("Staying involved", None)],
+     ("問題点", "problem"), ("Staying involved", None),
+     # Korean, Spanish starfish, feedback rounds and German formats; "to do" only as a whole name
+     ("좋은 점", "positive"), ("안 좋았던 점", "problem"), ("Dejar de hacer", "problem"), ("Hacer más", "proposal"),
+     ("Seguir haciendo", "positive"), ("What did you learn?", "positive"), ("What was challenging?", "problem"),
+     ("What worked well, we want to do more of it?", "positive"), ("To do", "proposal"), ("Learned", None),
+     ("Zu verbessern", "problem"), ("Sorgen", "worry"), ("Dorn", "problem")],
 )
 def test_column_roles(column, role):
     from facilitator.offline.kinds import column_role

@@ -91,7 +91,8 @@ IMPLIED_WORRY = re.compile(
 POSITIVE_CUES = re.compile(
     r"\b(thanks?|thank you|kudos|shout[- ]?out|great|love[ds]?|loved|awesome|well done|good job|nice|"
     r"helped|helpful|glad|happy|proud|smooth\w*|improved|better|excellent|fantastic|appreciat\w*|"
-    r"celebrat\w*|worked well|went well|fun|gracias|danke|merci|super)\b|[🎉👏🙌💪❤]",
+    r"celebrat\w*|worked well|went well|fun|gracias|danke|merci|super|intéressant|passionnant|génial|sympa|"
+    r"genial|excelente|me gust\w*|ótim[oa]|gostei|obrigad[oa]|legal)\b|[🎉👏🙌💪❤]|좋았|좋은|재밌|재미있|유익|감사|신선",
     re.I,
 )
 FLAW_CUES = re.compile(
@@ -99,7 +100,8 @@ FLAW_CUES = re.compile(
     r"too (many|much|long|slow)|never|nobody|no one|manual\w*|rework|outage\w*|incidents?|backlog|"
     r"bottleneck\w*|waste\w*|waiting|duplicat\w*|inconsistent|hard to|difficult|painful|chaos|"
     r"interrupt\w*|overdue|error\w*|again|keeps? (breaking|failing)|doesn'?t work|not working|"
-    r"should|need(s|ed)? to|stop|start|why do we|can we)\b",
+    r"should|need(s|ed)? to|stop|start|why do we|can we|difficile|manque\w*|dommage|falta\w*|difícil|demasiad[oa]s?|"
+    r"faltou)\b|아쉬|어려웠|어려움|부족|힘들",
     re.I,
 )
 OTHER_CUES = re.compile(
@@ -121,19 +123,24 @@ COLUMN_ROLES: list[tuple[re.Pattern[str], str]] = [
          # the same in the languages teams write boards in (pt, es, fr, de, ja)
          r"|\bn[ãa]o (foi|deu|correu|funcionou)|\bno (fue|sali[óo]|funcion[óo])|\bpas bien\b|\bnicht gut\b"
          r"|\bnegativ\w*|\bpontos? fracos\b|\ba melhorar\b|\bà améliorer\b|\bpor mejorar\b"
-         r"|よくなかった|良くなかった|悪かった|問題|課題|反省", "problem"),
+         r"|よくなかった|良くなかった|悪かった|問題|課題|反省"
+         r"|나쁜 ?점|안 ?좋았던 ?점|아쉬운 ?점|아쉬웠던 ?점|개선할 ?점|개선점|문제점|\bhacer menos\b|\bdejar de hacer\b", "problem"),
         (r"\b(worr\w*|concerns?|fears?|anxiet\w*|scared|afraid|mood|humou?r|feelings?|well ?being|bem estar|"
          r"[áa]nimo|stimmung|sorgen?|bedenken|befürchtungen)\b|気持ち|不安|心配", "worry"),
-        (r"\b(start\w*|ideas?|try|tries|actions?|action items?|next( steps?)?|todo|to do|suggest\w*|proposals?|experiments?|improvements? to make|longed for|bud|buds|island|we should|change|do differently|differently"
+        (r"^(todo|to ?do|to-do)$|\b(comenzar|empezar)( a hacer)?\b|\bhacer m[aá]s\b|시도할 ?점|해볼 ?것|"
+         r"\b(start\w*|ideas?|try|tries|actions?|action items?|next( steps?)?|todo|suggest\w*|proposals?|experiments?|improvements? to make|longed for|bud|buds|island|we should|change|do differently|differently"
          r"|sugest\w*|suger\w*|ideias?|idées?|propuestas?|propostas?|acciones|a[cç][õo]es|próximos passos|"
          r"à essayer|ausprobieren|maßnahmen|vorschläge|ideen|beginnen|anfangen|gewünscht|wünsche|knospen?)\b|試したい|やってみたい|次回|改善案|アクション", "proposal"),
-        (r"\b(stop\w*|lacked|lack\w*|problems?|issues?|pain\w*|blockers?|block\w*|challenges?|puzzles?|puzzl\w*|frustrat\w*|bad|sad|mad|thorns?|anchors?|rocks?|risks?|delta|deltas|minus|cons|improve\w*|to improve|drop|dislike\w*|hate"
+        (r"\b(stop\w*|lacked|lack\w*|problems?|issues?|pain\w*|blockers?|block\w*|challeng\w*|puzzles?|puzzl\w*|frustrat\w*|bad|sad|mad|thorns?|anchors?|rocks?|risks?|delta|deltas|minus|cons|improve\w*|to improve|drop|dislike\w*|hate"
          r"|contributing factors?|root causes?|problemas?|problèmes?|probleme?|dificultad\w*|dificuldades?"
          r"|verbesser\w*|aufhören|wütend|traurig|gefehlt|dorn(en)?|schlecht\w*)\b", "problem"),
         (r"\b(well|worked|glad|happy|good|great|continue|keep\w*|liked?|loved?|kudos|wins?|winds?|thanks?|thank you|shout\w*|highlights?|appreciat\w*|celebrat\w*|plus|pluses|pros|roses?|proud|positives?|successe?s?|awesome"
-         r"|positiv\w*|pontos? fortes|funcionou|lo bueno|o que (foi|deu) bem|ce qui a marché|was lief gut|gut|weitermachen|beibehalten|froh|gefallen)\b"
+         r"|positiv\w*|pontos? fortes|funcionou|lo bueno|o que (foi|deu) bem|ce qui a marché|was lief gut|gut|weitermachen|beibehalten|froh|gefallen"
+         r"|continuar haciendo|seguir haciendo|enjoy\w*"
+         r"|what (did )?(you|we|i) (learn|learned|learnt)|things? (you|we|i) (learned|learnt))\b|좋은 ?점|좋았던 ?점|잘한 ?점|잘된 ?점"
          r"|良かった|よかった|良い点|続けたい", "positive"),
-        (r"\b(questions?|other|misc\w*|parking( lot)?|off ?topic|announce\w*|notes?|discuss\w*|observations?|comments?)\b", "other"),
+        (r"\b(questions?|other|misc\w*|parking( lot)?|off ?topic|announce\w*|notes?|discuss\w*|observations?|comments?"
+         r"|meta|metaretro)\b", "other"),
     ]
 ]
 
