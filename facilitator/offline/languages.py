@@ -1,11 +1,13 @@
 """Which language a board is written in, and what that means for the offline engine.
 
 The offline sentence model (all-MiniLM-L6-v2) was trained on English text. Measured
-on the real boards of the evals (``python -m evals``, 2026-12-01): kinds hold up
-in other languages because the columns carry them (kind accuracy 0.94 on 7
-Japanese and Portuguese boards), but grouping does not: ARI 0.21 on the 5
-Japanese boards and 0.37 on the 2 Portuguese ones, against 0.29 on the 26 English
-ones. So the facilitator is told before the analysis runs.
+on the real boards of the evals (52 boards, by the language most of their cards are
+in, 2026-12-01, later): kinds mostly hold up in other languages where the columns
+carry them (kind accuracy 0.87 on 6 Japanese boards, 0.91 on 3 Spanish, 0.98 on 2
+Portuguese, 0.93 on 2 Korean; 0.62 on 2 French boards with one "Rétrospective"
+column), but grouping is weaker: ARI 0.20 on the Japanese and 0.19 on the French
+boards against 0.27 on the 37 English ones. So the facilitator is told before the
+analysis runs.
 
 Language identification is py3langid (a maintained fork of langid.py: small,
 offline, no model download).
