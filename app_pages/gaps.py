@@ -15,6 +15,7 @@ from facilitator.i18n import N_, _, ngettext
 from facilitator.inputs.register import parse_register
 from facilitator.publishing.charts import STATUS_WORDS, fears_by_month_chart, open_by_age_chart
 from facilitator.publishing.gaps import ANSWER_WORDS, NO_COMMITMENT, WHAT_IF_BUCKETS
+from facilitator.publishing.summary import status_count
 from facilitator.text import capitalised
 
 svc = service()
@@ -47,20 +48,8 @@ def _themes(n: int) -> str:
 
 
 def _statuses(counts) -> str:
-    """``2 gaps, 1 partial``: a group's themes by coverage status (the chart's words)."""
-    words = []
-    for s, v in counts.most_common():
-        if s == "uncovered":
-            words.append(ngettext("{n} gap", "{n} gaps", v).format(n=v))
-        elif s == "partial":
-            words.append(ngettext("{n} partial", "{n} partial", v).format(n=v))
-        elif s == "needs_review":
-            words.append(ngettext("{n} needs review", "{n} needs review", v).format(n=v))
-        elif s == "covered":
-            words.append(ngettext("{n} covered", "{n} covered", v).format(n=v))
-        else:
-            words.append(f"{v} {s}")
-    return ", ".join(words)
+    """``2 trust gaps, 1 partly covered``: a group's themes by coverage status."""
+    return ", ".join(status_count(s, v) for s, v in counts.most_common())
 
 
 def _answer_word(kind: str) -> str:

@@ -32,7 +32,7 @@ from pydantic import Field
 
 from facilitator.i18n import N_, _, ngettext
 from facilitator.models import KINDS, Analysis, Card, Coverage, Register, Strict, Theme
-from facilitator.publishing.summary import kind_name
+from facilitator.publishing.summary import kind_name, status_count
 from facilitator.scrub import scrub, scrub_report
 from facilitator.text import copies_card
 
@@ -58,16 +58,6 @@ def _smaller(kind: str, n: int) -> str:
         return ngettext("{n} smaller positive", "{n} smaller positives", n).format(n=n)
     return ngettext("{n} smaller note", "{n} smaller notes", n).format(n=n)
 
-
-def _status_count(status: str, n: int) -> str:
-    """``2 trust gaps``: how many merged fears have one coverage status."""
-    if status == "uncovered":
-        return ngettext("{n} trust gap", "{n} trust gaps", n).format(n=n)
-    if status == "needs_review":
-        return ngettext("{n} still to be checked", "{n} still to be checked", n).format(n=n)
-    if status == "partial":
-        return ngettext("{n} partly covered", "{n} partly covered", n).format(n=n)
-    return ngettext("{n} covered", "{n} covered", n).format(n=n)
 
 FlagKind = Literal["name", "verbatim", "tiny_theme", "action_reworded", "action_withheld"]
 
@@ -221,7 +211,7 @@ def build_preview(
                     status=worst,
                     rationale=_("Merged worries: {counts}. Which commitments they concern is not shown, so that "
                                 "nobody can be singled out.").format(counts=", ".join(
-                                    _status_count(s, statuses.count(s)) for s in STATUS_SEVERITY if s in statuses)),
+                                    status_count(s, statuses.count(s)) for s in STATUS_SEVERITY if s in statuses)),
                 )
             )
     if tiny:

@@ -33,19 +33,23 @@ def action_kind_name(kind: str) -> str:
     return _(ACTION_KIND_NAMES[kind]) if kind in ACTION_KIND_NAMES else kind
 
 
+def status_count(status: str, n: int) -> str:
+    """``2 trust gaps``: how many fears have one coverage status, in the words every
+    view uses (the summary, its PDF, the publish preview, the trust-gap board)."""
+    if status == "uncovered":
+        return ngettext("{n} trust gap", "{n} trust gaps", n).format(n=n)
+    if status == "partial":
+        return ngettext("{n} partly covered", "{n} partly covered", n).format(n=n)
+    if status == "needs_review":
+        return ngettext("{n} needs review", "{n} need review", n).format(n=n)
+    if status == "covered":
+        return ngettext("{n} covered", "{n} covered", n).format(n=n)
+    return f"{n} {status}"
+
+
 def merged_parts(statuses: Mapping[str, int]) -> str:
     """``2 trust gaps, 1 partly covered``: the open fears merged or withheld for anonymity."""
-    parts = []
-    for s, n in statuses.items():
-        if s == "uncovered":
-            parts.append(ngettext("{n} trust gap", "{n} trust gaps", n).format(n=n))
-        elif s == "partial":
-            parts.append(ngettext("{n} partly covered", "{n} partly covered", n).format(n=n))
-        elif s == "needs_review":
-            parts.append(ngettext("{n} needs review", "{n} needs review", n).format(n=n))
-        else:
-            parts.append(f"{n} {s}")
-    return ", ".join(parts)
+    return ", ".join(status_count(s, n) for s, n in statuses.items())
 
 
 def render_markdown(
