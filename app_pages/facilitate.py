@@ -5,6 +5,7 @@ import streamlit as st
 
 from app_ui.common import (
     apply_locale,
+    localised,
     board,
     facilitator_link,
     facilitator_params,
@@ -109,6 +110,7 @@ NEXT_LABEL = {
 }
 
 
+@localised
 def go_back(to: str) -> None:
     try:
         svc.go_back(retro.id, to)
@@ -116,6 +118,7 @@ def go_back(to: str) -> None:
         st.session_state["phase_error"] = str(e)
 
 
+@localised
 def go(to: str) -> None:
     try:
         svc.advance(retro.id, to)
@@ -140,6 +143,7 @@ if back:
             st.button(label, key=f"back:{to}", on_click=go_back, args=(to,))
 
 
+@localised
 def safely(action, *args) -> None:
     """A button callback: a refusal becomes a one-line message on the next run, never a traceback."""
     try:

@@ -66,6 +66,7 @@ locales = list(LOCALES)
 
 def _use_locale() -> None:  # the page follows the language picked, before the form is filled in
     st.session_state["locale"] = st.session_state["new_locale"]
+    st.session_state.pop("custom_columns", None)  # its default columns are in the language left behind
 
 
 locale = st.selectbox(_("Language of the retro's pages"), locales, format_func=LOCALES.get,

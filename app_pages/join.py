@@ -14,6 +14,7 @@ import streamlit as st
 
 from app_ui.common import (
     apply_locale,
+    localised,
     board,
     cookie_secret,
     md,
@@ -91,6 +92,7 @@ watch_and_rerun(svc, retro)
 timer(svc, retro)
 
 
+@localised
 def _submit_card() -> None:
     """Runs before the rerun, so it may still clear the text box on success."""
     try:

@@ -6,6 +6,7 @@ the analysis engine, which are safe to share between sessions.
 
 from __future__ import annotations
 
+import functools
 import re
 from urllib.parse import urlencode, urlsplit
 
@@ -39,11 +40,12 @@ def apply_locale(retro: Retro | None = None) -> str:
     if retro is None:
         code = st.session_state.get("locale") or supported(st.context.locale)
         return set_locale(code)
-    st.session_state["locale"] = retro.locale
-    if current_locale() != supported(retro.locale):  # this run started in another language
-        set_locale(retro.locale)
+    locale = supported(retro.locale)
+    st.session_state["locale"] = locale
+    if current_locale() != locale:  # this run started in another language
+        set_locale(locale)
         st.rerun()
-    return set_locale(retro.locale)
+    return set_locale(locale)
 
 
 @st.cache_resource(show_spinner=False)
@@ -78,6 +80,19 @@ def runner() -> AnalysisRunner:
 def _stop_with(e: FacilitatorError) -> None:
     st.error(capitalised(str(e)))
     st.stop()
+
+
+def localised(callback):
+    """A widget callback that speaks the session's language. Streamlit runs callbacks
+    before the script, so before app.py has set the locale, in a thread whose locale is
+    still the default: without this, a German page's "Publish" would publish in English
+    and a refused card would say why in English."""
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        apply_locale()
+        return callback(*args, **kwargs)
+
+    return run
 
 
 # --- links -------------------------------------------------------------------

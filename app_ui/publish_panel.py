@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_ui.common import md, runner
+from app_ui.common import localised, md, runner
 from facilitator.errors import FacilitatorError
 from facilitator.i18n import N_, _, ngettext
 from facilitator.publishing import gate
@@ -61,6 +61,7 @@ def publish_panel(svc: RetroService, retro: Retro) -> None:
         st.warning(err)
 
 
+@localised
 def _publish(svc: RetroService, retro_id: str, rev: int) -> None:
     try:
         svc.publish(retro_id, approved=bool(st.session_state.get(f"approve:{rev}")), rev=rev)

@@ -176,7 +176,7 @@ def _action_form(svc, retro, theme_ids, labels, x) -> None:
         c1, c2, c3 = st.columns(3)
         kind = c1.selectbox(_("Kind"), ACTION_KINDS, index=ACTION_KINDS.index(x.kind) if x else 0,
                             format_func=action_kind_label, key=f"a_kind:{key}")
-        owner = c2.text_input(_("Owner role"), value=x.owner_role if x else "Team", key=f"a_owner:{key}",
+        owner = c2.text_input(_("Owner role"), value=x.owner_role if x else _("Team"), key=f"a_owner:{key}",
                               help=_("A role, not a person's name."))
         due = c3.date_input(_("Due"), value=x.due if x else dt.date.today() + dt.timedelta(14), key=f"a_due:{key}")
         themes = st.multiselect(_("Themes"), theme_ids, default=[t for t in (x.theme_ids if x else []) if t in theme_ids],

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from facilitator.i18n import _
 from facilitator.models import ActionKind, Analysis, CardSet, CoverageStatus, Register
 from facilitator.text import clause_parts, edge_stripped
 
@@ -27,6 +28,18 @@ def required_action_kinds(status: CoverageStatus | None) -> tuple[ActionKind, ..
     if status == "partial":
         return ("reassure", "escalate")
     return ("escalate",)
+
+
+def required_action_title(kind: ActionKind, status: CoverageStatus | None, *, label: str,
+                          commitment_ids: list[str], owner: str) -> str:
+    """The title of a reassurance or an escalation a fear's status needs (the offline
+    draft and the review editor both use it), in the locale in force."""
+    if kind == "reassure":
+        return _("Share {ids} with the team and confirm it applies to them").format(ids=", ".join(commitment_ids))
+    what = {"partial": _("the part no commitment answers"),
+            "needs_review": _("whether a commitment answers this")}.get(status or "") or _("this trust gap")
+    return _("Ask {owner} about {what} (\u201c{label}\u201d) and ask for a written answer").format(
+        owner=owner, what=what, label=label)
 
 
 def show_id(value: object) -> str:

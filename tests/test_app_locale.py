@@ -116,3 +116,37 @@ def test_the_service_answers_in_the_retro_language():
         except FacilitatorError as e:
             message = str(e)
     assert "Karten" in message and "collecting" not in message
+
+
+def test_what_a_button_does_on_a_german_page_speaks_german():
+    """Streamlit runs a button's callback before the page (and app.py) set the locale:
+    a refused card, a refused publish and the published summary must still be German."""
+    svc = make_service()
+    created, _tokens = _german_retro(svc)
+    me = app_page("join", code=created.join_code).run()
+    me.button(key="FormSubmitter:new_card-Karte hinzufügen").click().run()  # an empty card
+    assert [w.value for w in me.warning] == ["Die Karte ist leer; schreib zuerst etwas"]
+
+    rid = created.retro_id
+    for phase in ("reveal", "analyse"):
+        svc.advance(rid, phase)
+    svc.run_analysis(rid, svc.start_analysis(rid), ColumnEngine())
+    for phase in ("review", "vote", "discuss", "publish"):
+        svc.advance(rid, phase)
+    console = app_page("facilitate", retro=rid, key=created.facilitator_key).run()
+    console.button(key="publish").click().run()  # not approved yet: refused, in German
+    assert console.warning and all("approval" not in w.value for w in console.warning)
+    next(x for x in console.checkbox if x.key.startswith("approve:")).check()
+    console.button(key="publish").click().run()
+    assert svc.get(rid).phase == "published"
+    markdown = _published_markdown(svc, rid)
+    assert "veröffentlicht am" in markdown and "## Themen" in markdown and "published" not in markdown
+
+
+def _published_markdown(svc, retro_id: str) -> str:
+    from sqlalchemy import select
+
+    from facilitator.service import db as t
+
+    with svc.db.read() as conn:
+        return conn.execute(select(t.publications.c.markdown).where(t.publications.c.retro_id == retro_id)).scalar()

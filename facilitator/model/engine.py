@@ -75,6 +75,7 @@ from facilitator.model.replies import (
     reclassification_problems,
 )
 from facilitator.model.templates import Prompt, fence, load_prompt
+from facilitator.i18n import _
 from facilitator.models import (
     Action,
     Analysis,
@@ -210,7 +211,7 @@ class LLMEngine:
         timings: dict[str, float] = {}
         clean = [Card(id=c.id, text=scrub(c.text, roster), column=c.column) for c in cards.cards]
         t0 = time.perf_counter()
-        step("pre-grouping cards", 0.05)
+        step(_("pre-grouping cards"), 0.05)
         # Embeddings made for this analysis (a provider's too) are charged to its client.
         embedder = self.local.embedder.bound(roster=roster, client=client)
         vectors = embedder.embed([c.text for c in clean])
@@ -218,20 +219,20 @@ class LLMEngine:
         timings["pregroup"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("grouping into themes (model)", 0.2)
+        step(_("grouping into themes (model)"), 0.2)
         themes, reclassified = self._themes(client, clean, drafts, register)
         fear_drafts = sum(len(d.card_ids) for d in drafts if d.kind == "fear")
         timings["themes"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("checking fears against the register (model)", 0.5)
+        step(_("checking fears against the register (model)"), 0.5)
         text_of = {c.id: c.text for c in clean}
         fear_texts = {t.id: [text_of[cid] for cid in t.card_ids] for t in themes if t.kind == "fear"}
         coverage, cited = self._coverage(client, themes, fear_texts, register, today, embedder)
         timings["coverage"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("drafting actions (model)", 0.8)
+        step(_("drafting actions (model)"), 0.8)
         actions = self._actions(client, themes, coverage, register, today, cards)
         timings["actions"] = _ms(t0)
 

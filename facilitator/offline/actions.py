@@ -16,17 +16,19 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 
-from facilitator.checks import required_action_kinds
+from facilitator.checks import required_action_kinds, required_action_title
+from facilitator.i18n import N_, _, ngettext
 from facilitator.inputs.register import default_owner
 from facilitator.models import Action, Card, Coverage, Register, Theme
 from facilitator.offline.kinds import is_proposal
 from facilitator.scrub import without_names
-from facilitator.text import plural
 
 FIX_DAYS, REASSURE_DAYS, ESCALATE_DAYS = 14, 7, 21
 PROPOSAL_MAX_CHARS = 160
 _CHANGES_WORK = re.compile(r"automat|tool|bot|script|process|workflow|template|handover|checklist|rota|on.?call", re.I)
-_PEOPLE_STEP = " (agree with the people whose work it changes how it changes)"
+_PEOPLE_STEP = N_("(agree with the people whose work it changes how it changes)")
+# The fixed words are in the retro's language (the analysis runs in its locale);
+# what comes from a card stays as written.
 
 
 def fix_title(theme: Theme, cards: Sequence[Card], roster: Sequence[str] = ()) -> str:
@@ -39,14 +41,16 @@ def fix_title(theme: Theme, cards: Sequence[Card], roster: Sequence[str] = ()) -
             text = text[: PROPOSAL_MAX_CHARS - 1].rstrip() + "\u2026"
         # The label is quoted, not folded into the sentence: it is a phrase from a card
         # ("Have more meetups online"), and "proposal for have more meetups" does not read.
-        title = f"Try what the team proposed for \u201c{theme.label}\u201d: {text}"
-        extra = f" ({plural(len(proposals) - 1, 'more proposal')} on the board)" if len(proposals) > 1 else ""
-        title += extra
+        title = _("Try what the team proposed for \u201c{label}\u201d: {text}").format(label=theme.label, text=text)
+        if len(proposals) > 1:
+            more = len(proposals) - 1
+            title += " " + ngettext("({n} more proposal on the board)", "({n} more proposals on the board)",
+                                    more).format(n=more)
     else:
-        title = (f"No fix was proposed for \u201c{theme.label}\u201d: agree one first step in the discussion "
-                 "and name who takes it")
+        title = _("No fix was proposed for \u201c{label}\u201d: agree one first step in the discussion and name "
+                  "who takes it").format(label=theme.label)
     if _CHANGES_WORK.search(" ".join([theme.label, theme.summary, *(c.text for c in cards)])):
-        title += _PEOPLE_STEP
+        title += " " + _(_PEOPLE_STEP)
     return title
 
 
@@ -68,7 +72,7 @@ def draft_actions(
     for t in themes:
         if t.kind == "flaw":
             members = [card_of[cid] for cid in t.card_ids if cid in card_of]
-            add(title=fix_title(t, members, roster), kind="fix", theme_ids=[t.id], owner_role="Team",
+            add(title=fix_title(t, members, roster), kind="fix", theme_ids=[t.id], owner_role=_("Team"),
                 due=today + dt.timedelta(FIX_DAYS))
         elif t.kind == "fear":
             cov = by_theme.get(t.id)
@@ -77,21 +81,17 @@ def draft_actions(
             ids = cov.commitment_ids if cov else []
             if "reassure" in need and ids:
                 add(
-                    title=f"Share {', '.join(ids)} with the team and confirm it applies to them",
+                    title=required_action_title("reassure", status, label=t.label, commitment_ids=ids, owner=""),
                     kind="reassure",
                     theme_ids=[t.id],
                     commitment_ids=ids,
-                    owner_role="Facilitator",
+                    owner_role=_("Facilitator"),
                     due=today + dt.timedelta(REASSURE_DAYS),
                 )
             if "escalate" in need:
                 owner = escalation_owner(register, cov)
-                what = {
-                    "partial": "the part no commitment answers",
-                    "needs_review": "whether a commitment answers this",
-                }.get(status, "this trust gap")
                 add(
-                    title=f"Ask {owner} about {what} ({t.label.lower()}) and ask for a written answer",
+                    title=required_action_title("escalate", status, label=t.label, commitment_ids=ids, owner=owner),
                     kind="escalate",
                     theme_ids=[t.id],
                     commitment_ids=ids,

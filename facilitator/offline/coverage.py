@@ -24,6 +24,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from facilitator.i18n import _
 from facilitator.models import Candidate, Register
 from facilitator.offline.candidates import candidates
 from facilitator.offline.store import CommitmentStore
@@ -82,14 +83,15 @@ class CoverageJudge:
         related = [c for c in found if c.similarity >= RELATED_AT]
         if not related:
             return Judgement(
-                "uncovered", [], "No commitment in force in the register is related to this fear: a trust gap."
+                "uncovered", [], _("No commitment in force in the register is related to this fear: a trust gap.")
             )
         names = ", ".join(c.commitment_id for c in related)
         hint = next(((c, h) for c in related if (h := limit_hint(texts, c))), None)
-        limit = f" {hint[0].commitment_id} may not apply: it says {hint[1]!r}." if hint else ""
+        limit = (" " + _("{id} may not apply: it says {words}.").format(id=hint[0].commitment_id, words=repr(hint[1]))
+                 if hint else "")
         return Judgement(
             "needs_review",
             related,
-            f"Related commitments: {names}. The offline engine cannot tell whether their scope and limits "
-            f"include the people who raised this; the facilitator decides.{limit}",
+            _("Related commitments: {names}. The offline engine cannot tell whether their scope and limits "
+              "include the people who raised this; the facilitator decides.").format(names=names) + limit,
         )

@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 
 from facilitator.inputs import register as register_module
+from facilitator.i18n import _
 from facilitator.models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
 from facilitator.offline.actions import draft_actions
 from facilitator.offline.coverage import CoverageJudge
@@ -58,17 +59,17 @@ class LocalEngine:
         step = progress or (lambda name, frac: None)
 
         t0 = time.perf_counter()
-        step("embedding cards", 0.0)
+        step(_("embedding cards"), 0.0)
         vectors = embedder.embed([c.text for c in cards.cards])
         timings["embed"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("grouping into themes", 0.3)
+        step(_("grouping into themes"), 0.3)
         themes = group_cards(cards.cards, vectors, self.classifier_for(embedder), roster=roster)
         timings["group"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("checking fears against the register", 0.6)
+        step(_("checking fears against the register"), 0.6)
         self.store.sync(register)
         judge = CoverageJudge(self.store, embedder, register, today, self.settings.top_k)
         text_of = {c.id: c.text for c in cards.cards}
@@ -85,7 +86,7 @@ class LocalEngine:
         timings["coverage"] = _ms(t0)
 
         t0 = time.perf_counter()
-        step("drafting actions", 0.9)
+        step(_("drafting actions"), 0.9)
         actions = draft_actions(themes, coverage, register, today, cards.cards, roster)
         timings["actions"] = _ms(t0)
         step("done", 1.0)

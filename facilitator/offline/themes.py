@@ -19,6 +19,7 @@ import re
 
 import numpy as np
 
+from facilitator.i18n import N_, _
 from facilitator.models import Card, Theme
 from facilitator.offline import lexical
 from facilitator.offline.kinds import KindClassifier
@@ -26,24 +27,25 @@ from facilitator.offline.steering import ID_LIKE
 from facilitator.scrub import roster_names, without_names
 from facilitator.text import capitalised
 
+# Marked for the catalogue: written in the retro's language (the analysis runs in its locale).
 FEAR_LABELS = {
-    "automation": "Fear of automation or AI replacing roles",
-    "blame": "Fear of being blamed",
-    "burnout": "Burnout and unsustainable workload",
-    "outsourcing": "Fear of work being outsourced",
-    "reorganisation": "Worry about reorganisation",
-    "job_security": "Worry about job security",
-    "other": "Other personal worries",
+    "automation": N_("Fear of automation or AI replacing roles"),
+    "blame": N_("Fear of being blamed"),
+    "burnout": N_("Burnout and unsustainable workload"),
+    "outsourcing": N_("Fear of work being outsourced"),
+    "reorganisation": N_("Worry about reorganisation"),
+    "job_security": N_("Worry about job security"),
+    "other": N_("Other personal worries"),
 }
 
 FEAR_SUMMARIES = {
-    "automation": "Some people worry that automation or AI will make their role redundant.",
-    "blame": "Some people worry they will be blamed or punished when something goes wrong.",
-    "burnout": "Some people describe exhaustion and a workload they cannot sustain.",
-    "outsourcing": "Some people worry that their work will move to an outside vendor or offshore.",
-    "reorganisation": "Some people worry about a reorganisation changing their team or role.",
-    "job_security": "Some people worry about losing their job or income.",
-    "other": "Some people raised personal worries about how changes will affect them.",
+    "automation": N_("Some people worry that automation or AI will make their role redundant."),
+    "blame": N_("Some people worry they will be blamed or punished when something goes wrong."),
+    "burnout": N_("Some people describe exhaustion and a workload they cannot sustain."),
+    "outsourcing": N_("Some people worry that their work will move to an outside vendor or offshore."),
+    "reorganisation": N_("Some people worry about a reorganisation changing their team or role."),
+    "job_security": N_("Some people worry about losing their job or income."),
+    "other": N_("Some people raised personal worries about how changes will affect them."),
 }
 
 # --- clustering --------------------------------------------------------------
@@ -103,7 +105,7 @@ def _first_seen(labels) -> list[int]:
 LABEL_MAX_WORDS = 7
 _CLAUSE = re.compile(r"[.;:!?()\[\]\n]+|\s[-\u2013\u2014]\s|,\s(?:but|and|so|because)\s")
 _LEAD = re.compile(r"^\W+|^(?:we|i)\s+(?:should|need to|could)\s+", re.I)
-FALLBACK_LABEL = {"flaw": "A process problem", "positive": "Something that went well", "other": "Other notes"}
+FALLBACK_LABEL = {"flaw": N_("A process problem"), "positive": N_("Something that went well"), "other": N_("Other notes")}
 
 
 def phrase(text: str, roster_lower: set[str]) -> str:
@@ -167,15 +169,17 @@ def theme_label(kind: str, members: list[Card], vectors: np.ndarray, roster_lowe
     phrases = [p for i in order if len((p := phrase(members[i].text, roster_lower)).split()) >= 2]
     # The most central card's phrase, unless it had to be cut short and another card's did not.
     whole = [p for p in phrases[:3] if not p.endswith("\u2026")]
-    label = (whole or phrases or [FALLBACK_LABEL[kind]])[0]
+    label = (whole or phrases or [_(FALLBACK_LABEL[kind])])[0]
     # No card count in the text: the facilitator moves cards, and a count written
     # here would go stale (every view counts the theme's cards itself).
-    summary = {"flaw": "Cards about a problem", "positive": "Cards about what went well", "other": "Other notes"}[kind]
+    summary = _({"flaw": N_("Cards about a problem"), "positive": N_("Cards about what went well"),
+                 "other": N_("Other notes")}[kind])
     if len(members) == 1:
-        summary = {"flaw": "A card about a problem", "positive": "A card about what went well", "other": "A note"}[kind]
+        summary = _({"flaw": N_("A card about a problem"), "positive": N_("A card about what went well"),
+                     "other": N_("A note")}[kind])
     others = [p for p in phrases[1:] if p.lower() != label.lower()]
     if others:
-        summary += f", such as: {others[0][:1].lower() + others[0][1:]}"
+        summary = _("{lead}, such as: {example}").format(lead=summary, example=others[0][:1].lower() + others[0][1:])
     return label, summary if summary.endswith("\u2026") else summary + "."
 
 
@@ -213,7 +217,7 @@ def group_cards(
         members = [cards[i] for i in idx]
         if kind == "fear":
             ft = fear_type or "other"
-            label, summary = FEAR_LABELS[ft], FEAR_SUMMARIES[ft]
+            label, summary = _(FEAR_LABELS[ft]), _(FEAR_SUMMARIES[ft])
         else:
             label, summary = theme_label(kind, members, vectors[idx], roster_lower)
         themes.append(Theme(id=tid, label=label, kind=kind, card_ids=[c.id for c in members], summary=summary))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from facilitator.i18n import _, ngettext
 from facilitator.publishing.preview import Preview
 
 
@@ -25,21 +26,21 @@ def standing_refusals(state: GateState) -> list[str]:
     """What refuses publication whatever the facilitator clicks."""
     out = []
     if state.published:
-        out.append("This retro is already published; its summary can't change.")
+        out.append(_("This retro is already published; its summary can't change."))
         return out
     if state.phase != "publish":
-        out.append("Move the retro to the Publish phase first.")
+        out.append(_("Move the retro to the Publish phase first."))
     if state.contributors < state.k:
-        out.append(
-            f"Only {state.contributors} {'person' if state.contributors == 1 else 'people'} wrote cards; this retro "
-            f"needs at least {state.k} (its anonymity threshold) before anything is published."
-        )
+        out.append(ngettext(
+            "Only {n} person wrote cards; this retro needs at least {k} (its anonymity threshold) before anything "
+            "is published.",
+            "Only {n} people wrote cards; this retro needs at least {k} (its anonymity threshold) before anything "
+            "is published.", state.contributors).format(n=state.contributors, k=state.k))
     if state.preview is not None and state.preview.blocking:
         where = ", ".join(f.where for f in state.preview.blocking)
-        out.append(
-            f"Publishing is refused: {where} repeats the words of a fear card. Fears are published only "
-            "paraphrased: edit the label or summary in Review, then approve the new preview."
-        )
+        out.append(_(
+            "Publishing is refused: {where} repeats the words of a fear card. Fears are published only "
+            "paraphrased: edit the label or summary in Review, then approve the new preview.").format(where=where))
     return out
 
 
@@ -47,11 +48,10 @@ def refusals(state: GateState, *, approved: bool, rev: int, current_rev: int) ->
     """Everything that refuses this click: the standing refusals, approval, and the revision read."""
     out = []
     if not approved:
-        out.append("Nothing leaves the room without the facilitator's approval: tick the approval box.")
+        out.append(_("Nothing leaves the room without the facilitator's approval: tick the approval box."))
     out += standing_refusals(state)
     if not state.published and rev != current_rev:
-        out.append(
+        out.append(_(
             "The retro changed since you read this preview (an edit in another tab or window); "
-            "read the new preview and approve it again."
-        )
+            "read the new preview and approve it again."))
     return out

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from facilitator.errors import InputError
-from facilitator.i18n import _
+from facilitator.i18n import _, using
 from facilitator.models import Card, Register
 from facilitator.publishing import gate
 from facilitator.publishing.exports import to_markdown
@@ -27,6 +27,12 @@ class PublicationMixin(ServiceBase):
             return self._preview(conn, self._get(conn, retro_id))
 
     def _preview(self, conn: Connection, retro: Retro) -> Preview:
+        # What is published is written in the retro's language, whoever's thread asks
+        # (a button's callback runs before the page has set the session's locale).
+        with using(retro.locale):
+            return self._preview_in_locale(conn, retro)
+
+    def _preview_in_locale(self, conn: Connection, retro: Retro) -> Preview:
         analysis = self._current_analysis(conn, retro.id)
         if analysis is None:
             raise NotAllowed(_("There is no analysis to publish yet; run it first"))
@@ -81,7 +87,8 @@ class PublicationMixin(ServiceBase):
                 reg_json = conn.execute(select(t.registers.c.register_json).where(t.registers.c.id == retro.register_id)).scalar()
                 register = Register.model_validate_json(reg_json)
             pub_id = secrets.token_urlsafe(16)
-            md = to_markdown(preview.summary, register)
+            with using(retro.locale):
+                md = to_markdown(preview.summary, register)
             conn.execute(
                 insert(t.publications).values(
                     id=pub_id, retro_id=retro_id, summary_json=preview.summary.model_dump_json(),

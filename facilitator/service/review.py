@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from facilitator.checks import required_action_kinds
+from facilitator.checks import required_action_kinds, required_action_title
 from facilitator.errors import InputError
 from facilitator.i18n import N_, _
 from facilitator.inputs.register import DEFAULT_OWNER, default_owner, health
@@ -293,13 +293,13 @@ def _actions_follow_status(a: Analysis, theme_id: str, register: Register) -> No
         if kind in have:
             continue
         if kind == "reassure":
-            title = f"Share {', '.join(cov.commitment_ids)} with the team and confirm it applies to them"
-            owner = "Facilitator"
+            owner = _("Facilitator")
         else:
             related = cov.commitment_ids + [c.commitment_id for c in cov.candidates]
             owner = next((c.owner_role for cid in related if (c := register.get(cid)) and c.owner_role),
                          default_owner(register))
-            title = f"Ask {owner} about {theme.label.lower()} and ask for a written answer"
+        title = required_action_title(kind, cov.status, label=theme.label, commitment_ids=cov.commitment_ids,
+                                      owner=owner)
         used = {x.id for x in a.actions}
         n = len(a.actions) + 1
         while f"a{n}" in used:
