@@ -25,7 +25,7 @@ import time
 from typing import TYPE_CHECKING
 
 from facilitator.errors import ConfigError
-from facilitator.i18n import using
+from facilitator.i18n import _, using
 from facilitator.seams import Engine
 from facilitator.settings import Settings
 from facilitator.wiring import get_engine
@@ -168,8 +168,9 @@ class QueueRunner(AnalysisRunner):
             )
         except Exception as e:  # noqa: BLE001 - the claim is released through the failure path
             log.warning("could not queue an analysis: %s", type(e).__name__)
+            # Shown to the facilitator (in the click's language), inside "The analysis failed: …".
             analyse(svc, _Broken(ConfigError(
-                "the job queue could not be reached; check the database and that a worker runs")), retro_id, run_id)
+                _("the job queue could not be reached; check the database and that a worker runs"))), retro_id, run_id)
 
     def deliver(self, svc: RetroService, retro_id: str) -> None:
         try:
