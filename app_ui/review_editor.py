@@ -101,6 +101,22 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
                     _apply(svc, retro, review.restore_fear, r.card_id)
                     st.rerun()
 
+    fears_now = {cid for t in a.themes if t.kind == "fear" for cid in t.card_ids}
+    maybe = [cid for cid in a.meta.may_be_fears if cid not in fears_now]
+    if maybe:
+        with st.container(border=True):
+            st.markdown("**" + ngettext("{n} card mentions a worry but was kept out of the fears.",
+                                        "{n} cards mention a worry but were kept out of the fears.",
+                                        len(maybe)).format(n=len(maybe)) + "** "
+                        + _("Check each: a hidden worry costs more than a second look. "
+                            "Make it a worry moves the card into a worry of its own."))
+            for cid in maybe:
+                c1, c2 = st.columns([5, 1])
+                c1.text(f"“{card_label(cid)}”")
+                if c2.button(_("Make it a worry"), key=f"mark_fear:{cid}"):
+                    _apply(svc, retro, review.mark_fear, cid)
+                    st.rerun()
+
     tab_themes, tab_actions, tab_merge = st.tabs([_("Themes"), _("Actions ({n})").format(n=len(a.actions)),
                                                    _("Merge themes")])
     with tab_themes:

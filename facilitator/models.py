@@ -171,6 +171,10 @@ class Meta(Strict):
     usage: dict[str, float] = Field(default_factory=dict)
     warnings: list[str] = Field(default_factory=list)
     reclassified: list[Reclassification] = Field(default_factory=list)
+    may_be_fears: list[str] = Field(
+        default_factory=list,
+        description="Cards kept out of the fears that still voice a worry about people; listed for the "
+                    "facilitator in review, with a one-click move into a worry of their own.")
 
 
 class ModelMessage(Strict):

@@ -336,3 +336,23 @@ def test_the_console_adds_a_destination_with_its_secret_masked_and_shows_how_del
     text = " ".join([m.value for m in at.markdown] + [m.value for m in at.caption])
     assert "Not sent" in text and "refused the credentials (403)" in text
     assert any(b.label == "Send again" for b in at.button)
+
+
+def test_review_lists_cards_that_voice_a_worry_and_makes_one_a_worry_in_one_click():
+    svc = make_service()
+    c, _ = seeded_retro(svc, people=3, to_phase="review")
+    flaw = next(t for t in svc.analysis(c.retro_id).current.themes if t.kind == "flaw")
+    card = flaw.card_ids[0]
+
+    def listed(a, cid):
+        out = a.model_copy(deep=True)
+        out.meta.may_be_fears = [cid]
+        return out
+
+    svc.edit_analysis(c.retro_id, listed, card)
+    at = _console(c).run()
+    assert any("mentions a worry but was kept out of the fears" in m.value for m in at.markdown)
+    at.button(key=f"mark_fear:{card}").click().run()
+    assert not at.exception
+    now = svc.analysis(c.retro_id).current
+    assert next(t for t in now.themes if card in t.card_ids).kind == "fear" and now.meta.may_be_fears == []

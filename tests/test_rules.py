@@ -248,3 +248,34 @@ def test_a_card_taken_out_of_the_fears_is_restored_in_one_click():
     restored = next(t for t in a.themes if "d" in t.card_ids)
     assert restored.kind == "fear" and a.meta.reclassified == []
     assert next(c for c in a.coverage if c.theme_id == restored.id).status == "needs_review"
+
+
+def test_a_card_that_voices_a_worry_but_stayed_out_of_the_fears_is_listed_and_marked_in_one_click(local_engine):
+    from facilitator.models import CardSet
+    from facilitator.offline.kinds import may_be_fears
+
+    cards = [Card(id="1", text="Deploys to staging still need a manual approval", column="To improve"),
+             Card(id="2", text="Honestly I'm a bit worried about what happens to us after the migration",
+                  column="To improve"),
+             Card(id="3", text="Pairing on the carrier API worked well", column="Went well")]
+    themes = [Theme(id="t1", label="Manual approvals", kind="flaw", card_ids=["1", "2"]),
+              Theme(id="t2", label="Pairing", kind="positive", card_ids=["3"])]
+    assert may_be_fears(cards, themes) == ["2"]
+    assert may_be_fears(cards, themes + [Theme(id="t3", label="Worry", kind="fear", card_ids=["2"])]) == []
+    # the offline engine lists what it kept out of the fears (here: a worry about a thing, rule 1.1)
+    board = CardSet(title="x", cards=[Card(id="a", text="Afraid the build is flaky again", column="To improve"),
+                                      Card(id="b", text="Release notes are late every sprint", column="To improve"),
+                                      Card(id="c", text="Good pairing this week", column="Went well")])
+    analysis = local_engine.analyze(board, REG, today=TODAY)
+    fear_ids = {cid for t in analysis.themes if t.kind == "fear" for cid in t.card_ids}
+    assert set(analysis.meta.may_be_fears) == {"a"} - fear_ids
+
+    a = _fear_analysis()
+    a.meta.may_be_fears = ["d"]
+    marked = review.mark_fear(a, "d")
+    theme = next(t for t in marked.themes if "d" in t.card_ids)
+    assert theme.kind == "fear" and marked.meta.may_be_fears == []
+    assert next(c for c in marked.coverage if c.theme_id == theme.id).status == "needs_review"
+    assert any(x.kind == "escalate" and theme.id in x.theme_ids for x in marked.actions)  # it reaches an owner
+    with pytest.raises(InputError, match="not on the list"):
+        review.mark_fear(_fear_analysis(), "d")

@@ -91,6 +91,7 @@ from facilitator.models import (
 )
 from facilitator.offline.candidates import candidates
 from facilitator.offline.steering import steering_reason
+from facilitator.offline.kinds import may_be_fears
 from facilitator.offline.themes import group_cards
 from facilitator.scrub import scrub
 from facilitator.seams import Engine, Progress
@@ -257,6 +258,8 @@ class LLMEngine:
                 + [w for w in [many_reclassified_warning(len(reclassified), fear_drafts)] if w],
                 reclassified=[Reclassification(card_id=r.card_id, to_kind=r.to_kind, reason=clean_reason(r.reason, roster))
                               for r in reclassified],
+                # The re-classified cards are listed already, with their restore.
+                may_be_fears=[cid for cid in may_be_fears(clean, themes) if cid not in {r.card_id for r in reclassified}],
             ),
             transcript=client.transcript,
         )

@@ -15,7 +15,7 @@ from facilitator.i18n import _
 from facilitator.models import Analysis, CardSet, Coverage, Meta, Register, StatementCoverage
 from facilitator.offline.actions import draft_actions
 from facilitator.offline.coverage import CoverageJudge
-from facilitator.offline.kinds import KindClassifier
+from facilitator.offline.kinds import KindClassifier, may_be_fears
 from facilitator.offline.steering import steering_reason
 from facilitator.offline.store import CommitmentStore
 from facilitator.offline.themes import group_cards
@@ -100,6 +100,7 @@ class LocalEngine:
                 timings_ms=timings,
                 warnings=register_module.warnings(register, today)
                 + [f"card {cid} was not used to judge coverage: {why}" for cid, why in steering.items()],
+                may_be_fears=may_be_fears(cards.cards, themes),
             ),
         )
 

@@ -31,8 +31,9 @@ from facilitator.models import (
 )
 from facilitator.text import clauses
 
-FACILITATOR_NOTE = "Set by the facilitator; not checked against the register."
-CHANGED_NOTE = "The cards of this worry changed; check which commitments answer it."
+# Marked for the catalogue; written in the retro's language where they are stored.
+FACILITATOR_NOTE = N_("Set by the facilitator; not checked against the register.")
+CHANGED_NOTE = N_("The cards of this worry changed; check which commitments answer it.")
 ACTION_DAYS = {"fix": 14, "reassure": 7, "escalate": 21}
 
 
@@ -76,7 +77,7 @@ def _tidy(a: Analysis) -> Analysis:
     have = {c.theme_id for c in a.coverage}
     for tid in sorted(fears - have):
         # Nobody has checked a fear that an edit created: it needs review, it is not a gap.
-        a.coverage.append(Coverage(theme_id=tid, status="needs_review", rationale=CHANGED_NOTE))
+        a.coverage.append(Coverage(theme_id=tid, status="needs_review", rationale=_(CHANGED_NOTE)))
     kept = []
     for act in a.actions:
         act.theme_ids = [x for x in act.theme_ids if x in ids]
@@ -91,8 +92,9 @@ def _tidy(a: Analysis) -> Analysis:
                 n = len(a.actions) + 1
                 while f"a{n}" in used:
                     n += 1
-                a.actions.append(Action(id=f"a{n}", title=f"Ask the commitment owner about {t.label.lower()} "
-                                        "and ask for a written answer", kind="escalate", theme_ids=[t.id],
+                title = required_action_title("escalate", status.get(t.id), label=t.label, commitment_ids=[],
+                                              owner=DEFAULT_OWNER)
+                a.actions.append(Action(id=f"a{n}", title=title, kind="escalate", theme_ids=[t.id],
                                         owner_role=DEFAULT_OWNER, due=dt.date.today() + dt.timedelta(21)))
     return a
 
@@ -174,7 +176,8 @@ def _refresh_fear(a: Analysis, theme_id: str, sources: list[str]) -> None:
         mine.candidates = candidates
         return
     a.coverage = [c for c in a.coverage if c.theme_id != theme_id]
-    a.coverage.append(Coverage(theme_id=theme_id, status="needs_review", candidates=candidates, rationale=CHANGED_NOTE))
+    a.coverage.append(Coverage(theme_id=theme_id, status="needs_review", candidates=candidates,
+                               rationale=_(CHANGED_NOTE)))
 
 
 def _dedupe_actions(a: Analysis) -> None:
@@ -276,7 +279,7 @@ def set_coverage(
         raise InputError(_("A trust gap (or a fear still to review) cites no commitment: clear the choices, "
                            "or mark it covered or partly covered"))
     cov.status, cov.commitment_ids, cov.quotes = status, commitment_ids, picked
-    cov.rationale = " ".join(rationale.split())[:800] or FACILITATOR_NOTE
+    cov.rationale = " ".join(rationale.split())[:800] or _(FACILITATOR_NOTE)
     cov.set_by = "facilitator"
     _actions_follow_status(out, theme_id, register)
     return out
@@ -314,15 +317,30 @@ def _actions_follow_status(a: Analysis, theme_id: str, register: Register) -> No
 
 def restore_fear(a: Analysis, card_id: str) -> Analysis:
     """Put a card the model took out of the fears back among them (one click in review)."""
-    out = _copy(a)
-    if not any(r.card_id == card_id for r in out.meta.reclassified):
+    if not any(r.card_id == card_id for r in a.meta.reclassified):
         raise InputError(_("That card was not taken out of the fears; reload the page"))
+    out = _own_worry(a, card_id, _("Restored worry"),
+                     _("A worry the model had moved out of the fears; restored by the facilitator."))
+    out.meta.reclassified = [r for r in out.meta.reclassified if r.card_id != card_id]
+    return out
+
+
+def mark_fear(a: Analysis, card_id: str) -> Analysis:
+    """Make a card the analysis kept out of the fears, but that voices a worry, a worry
+    of its own (one click in review); its coverage then needs review, and it reaches an owner."""
+    if card_id not in a.meta.may_be_fears:
+        raise InputError(_("That card is not on the list of possible worries; reload the page"))
+    out = _own_worry(a, card_id, _("A worry the facilitator marked"),
+                     _("A card the analysis had kept out of the fears; marked as a worry by the facilitator."))
+    out.meta.may_be_fears = [c for c in out.meta.may_be_fears if c != card_id]
+    return out
+
+
+def _own_worry(a: Analysis, card_id: str, label: str, summary: str) -> Analysis:
+    out = _copy(a)
     for t in out.themes:
         t.card_ids = [c for c in t.card_ids if c != card_id]
-    new = Theme(id=_new_theme_id(out), label="Restored worry", kind="fear", card_ids=[card_id],
-                summary="A worry the model had moved out of the fears; restored by the facilitator.")
-    out.themes.append(new)
-    out.meta.reclassified = [r for r in out.meta.reclassified if r.card_id != card_id]
+    out.themes.append(Theme(id=_new_theme_id(out), label=label, kind="fear", card_ids=[card_id], summary=summary))
     return _tidy(out)
 
 
