@@ -21,9 +21,10 @@ from app_ui.common import (
 from app_ui.destinations import deliveries_panel, destinations_panel
 from app_ui.meeting import focus_panel, qr_png, timer, timer_controls
 from app_ui.publish_panel import publish_panel
-from app_ui.review_editor import action_kind_label, kind_label, review_editor
+from app_ui.review_editor import review_editor
 from facilitator.errors import FacilitatorError
 from facilitator.i18n import N_, _, ngettext
+from facilitator.publishing.summary import action_kind_name, kind_name
 from facilitator.offline.languages import offline_language_note
 from facilitator.publishing.gaps import ANSWER_WORDS
 from facilitator.publishing.exports import ordered_by_votes
@@ -167,7 +168,7 @@ def carryover() -> None:
         with st.container(border=True):
             c1, c2 = st.columns([3, 2])
             c1.markdown(f"**{md(it.title)}**  \n" + _("{owner} · due {due} · {kind}").format(
-                owner=md(it.owner_role), due=it.due.isoformat(), kind=action_kind_label(it.kind)))
+                owner=md(it.owner_role), due=it.due.isoformat(), kind=action_kind_name(it.kind)))
             if (got := answers.get(it.id)) is not None:
                 a = got.answer
                 c1.info(_("You asked about: {asked}. {owner} {answer} on {date}: {text}").format(
@@ -274,7 +275,7 @@ elif phase == "vote":
     a = svc.analysis(retro.id).current
     for t in a.themes if a else []:
         cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
-        st.markdown(f"- **{md(t.label)}** · {kind_label(t.kind)} · {cards}")
+        st.markdown(f"- **{md(t.label)}** · {kind_name(t.kind)} · {cards}")
 elif phase == "discuss":
     a = svc.analysis(retro.id).current
     votes = svc.vote_totals(retro.id)
@@ -287,7 +288,7 @@ elif phase == "discuss":
         with st.container(border=True):
             cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
             dots = ngettext("{n} dot", "{n} dots", n).format(n=n)
-            st.markdown(f"**{md(t.label)}** · {kind_label(t.kind)} · {cards} · **{dots}**")
+            st.markdown(f"**{md(t.label)}** · {kind_name(t.kind)} · {cards} · **{dots}**")
             if t.id != retro.focus_theme_id:
                 st.button(_("Show to everyone: {theme}").format(theme=md(t.label)), key=f"focus:{t.id}", on_click=safely, args=(svc.set_focus, retro.id, t.id))
             for x in a.actions:

@@ -27,15 +27,15 @@ from app_ui.common import (
 )
 from app_ui.meeting import done_toggle, focus_panel, timer
 from facilitator.errors import FacilitatorError
-from facilitator.i18n import N_, _, ngettext
+from facilitator.i18n import _, ngettext
 from facilitator.publishing.exports import ordered_by_votes
+from facilitator.publishing.summary import kind_name
 from facilitator.service.retros import RetroNotFound, new_token
 
 svc = service()
 s = settings()
 
 # The kind of a theme as this page names it (marked for the catalogue, shown through _()).
-KIND_SHORT = {"flaw": N_("flaw"), "fear": N_("fear"), "positive": N_("positive"), "other": N_("other")}
 
 code = st.query_params.get("code", "")
 if not code:
@@ -172,7 +172,7 @@ def themes_view(with_votes: bool) -> None:
     for t, n in rows:
         with st.container(border=True):
             cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
-            head = f"**{md(t.label)}** · {_(KIND_SHORT[t.kind])} · {cards}"
+            head = f"**{md(t.label)}** · {kind_name(t.kind)} · {cards}"
             if with_votes:
                 head += " · **" + ngettext("{n} dot", "{n} dots", n).format(n=n) + "**"
             st.markdown(head)
@@ -197,7 +197,7 @@ def vote() -> None:
         for t in a.themes:
             cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
             dots[t.id] = st.number_input(
-                f"{md(t.label)} ({_(KIND_SHORT[t.kind])}, {cards})", min_value=0, max_value=retro.vote_budget,
+                f"{md(t.label)} ({kind_name(t.kind)}, {cards})", min_value=0, max_value=retro.vote_budget,
                 value=int(mine.get(t.id, 0)), step=1, key=f"dots:{t.id}",
             )
             with st.expander(_("The cards in this theme")):

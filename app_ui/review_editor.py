@@ -11,29 +11,18 @@ from app_ui.common import candidates_panel, md, runner
 from facilitator.service import review
 from facilitator.errors import FacilitatorError
 from facilitator.i18n import N_, _, ngettext
+from facilitator.publishing.summary import action_kind_name, kind_name
 from facilitator.models import KINDS
 from facilitator.service.retros import Retro, RetroService
 
 ACTION_KINDS = ("fix", "reassure", "escalate")
 # Marked for the catalogue; shown through _() (facilitator.i18n).
 # A theme's and an action's kind as the facilitator's screens show it (the stored word, in English).
-KIND_LABELS = {"flaw": N_("flaw"), "fear": N_("fear"), "positive": N_("positive"), "other": N_("other")}
-ACTION_KIND_LABELS = {"fix": N_("fix"), "reassure": N_("reassure"), "escalate": N_("escalate")}
 STATUS_BADGE = {"covered": N_(":green-badge[covered]"), "partial": N_(":orange-badge[partial]"),
                 "uncovered": N_(":red-badge[trust gap]"), "needs_review": N_(":blue-badge[needs review]")}
 STATUSES = ("needs_review", "covered", "partial", "uncovered")
 STATUS_CHOICE = {"needs_review": N_("Needs review"), "covered": N_("Covered"), "partial": N_("Partly covered"),
                  "uncovered": N_("Trust gap: nothing answers it")}
-
-
-def kind_label(kind: str) -> str:
-    """A theme's kind, translated (an unknown word as stored)."""
-    return _(KIND_LABELS[kind]) if kind in KIND_LABELS else kind
-
-
-def action_kind_label(kind: str) -> str:
-    """An action's kind, translated (an unknown word as stored)."""
-    return _(ACTION_KIND_LABELS[kind]) if kind in ACTION_KIND_LABELS else kind
 
 
 def _apply(svc: RetroService, retro: Retro, edit, *args, **kwargs) -> None:
@@ -96,7 +85,7 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
             st.markdown(f"**{took}** " + _("Check each; Restore puts it back among the worries."))
             for r in a.meta.reclassified:
                 c1, c2 = st.columns([5, 1])
-                c1.text(f"“{card_label(r.card_id)}” → {kind_label(r.to_kind)}: {r.reason}")
+                c1.text(f"“{card_label(r.card_id)}” → {kind_name(r.to_kind)}: {r.reason}")
                 if c2.button(_("Restore"), key=f"restore_fear:{r.card_id}"):
                     _apply(svc, retro, review.restore_fear, r.card_id)
                     st.rerun()
@@ -123,7 +112,7 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
         for t in a.themes:
             with st.container(border=True):
                 n = len(t.card_ids)
-                head = f"**{md(t.label)}** · {kind_label(t.kind)} · " + ngettext("{n} card", "{n} cards", n).format(n=n)
+                head = f"**{md(t.label)}** · {kind_name(t.kind)} · " + ngettext("{n} card", "{n} cards", n).format(n=n)
                 if t.id in cov:
                     head += " · " + _(STATUS_BADGE[cov[t.id].status])
                 st.markdown(head)
@@ -141,7 +130,7 @@ def review_editor(svc: RetroService, retro: Retro) -> None:
                 with st.expander(_("Edit this theme")):
                     with st.form(f"theme:{t.id}"):
                         new_label = st.text_input(_("Label"), value=t.label, key=f"label:{t.id}")
-                        new_kind = st.selectbox(_("Kind"), KINDS, index=KINDS.index(t.kind), format_func=kind_label,
+                        new_kind = st.selectbox(_("Kind"), KINDS, index=KINDS.index(t.kind), format_func=kind_name,
                                                 key=f"kind:{t.id}")
                         new_summary = st.text_area(_("Summary"), value=t.summary, key=f"summary:{t.id}")
                         if st.form_submit_button(_("Save theme")):
@@ -191,7 +180,7 @@ def _action_form(svc, retro, theme_ids, labels, x) -> None:
         title = st.text_input(_("What will be done"), value=x.title if x else "", key=f"a_title:{key}")
         c1, c2, c3 = st.columns(3)
         kind = c1.selectbox(_("Kind"), ACTION_KINDS, index=ACTION_KINDS.index(x.kind) if x else 0,
-                            format_func=action_kind_label, key=f"a_kind:{key}")
+                            format_func=action_kind_name, key=f"a_kind:{key}")
         owner = c2.text_input(_("Owner role"), value=x.owner_role if x else _("Team"), key=f"a_owner:{key}",
                               help=_("A role, not a person's name."))
         due = c3.date_input(_("Due"), value=x.due if x else dt.date.today() + dt.timedelta(14), key=f"a_due:{key}")

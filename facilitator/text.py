@@ -147,11 +147,6 @@ def edge_stripped(text: str) -> str:
 # --- wording -------------------------------------------------------------------
 
 
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """``3 themes``, ``1 theme``: the count and the right form of the noun."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def capitalised(text: str) -> str:
     """A message as a page shows it: its first letter upper-case, the rest as written."""
     return text[:1].upper() + text[1:]
