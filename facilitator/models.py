@@ -116,6 +116,7 @@ class Candidate(Strict):
     scope: str | None = None
     limits: list[str] = Field(default_factory=list, description="What the commitment says it does not promise.")
     flags: list[str] = Field(default_factory=list, description="In force, but: pilot, review overdue.")
+    review_overdue: bool = Field(default=False, description="Its review date has passed (one of the flags, as a fact).")
     owner_role: str | None = None
 
     def limits_shown(self) -> list[tuple[str, str]]:

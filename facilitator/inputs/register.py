@@ -212,30 +212,28 @@ class Health:
     commitment_id: str
     problems: tuple[str, ...]
     flags: tuple[str, ...] = ()
+    review_overdue: bool = False  # a fact of its own: the flags are words in the locale in force
 
     @property
     def usable(self) -> bool:
         return not self.problems
-
-    @property
-    def review_overdue(self) -> bool:
-        return any(f.startswith("review overdue") for f in self.flags)
 
 
 def health(c: Commitment, today: dt.date) -> Health:
     """In force: ``active`` or ``pilot`` (for its scope), effective, not ended."""
     problems, flags = [], []
     if c.status not in IN_FORCE_STATUSES:
-        problems.append(f"status is {c.status}")
+        problems.append(_("status is {status}").format(status=c.status))
     if c.effective_date and c.effective_date > today:
-        problems.append(f"not effective until {c.effective_date.isoformat()}")
+        problems.append(_("not effective until {date}").format(date=c.effective_date.isoformat()))
     if c.end_date and c.end_date < today:
-        problems.append(f"ended on {c.end_date.isoformat()}")
-    if c.review_date and c.review_date < today:
-        flags.append(f"review overdue since {c.review_date.isoformat()}")
+        problems.append(_("ended on {date}").format(date=c.end_date.isoformat()))
+    overdue = bool(c.review_date and c.review_date < today)
+    if overdue:
+        flags.append(_("review overdue since {date}").format(date=c.review_date.isoformat()))
     if c.status == "pilot":
-        flags.append("pilot: in force only for its scope")
-    return Health(c.id, tuple(problems), tuple(flags))
+        flags.append(_("pilot: in force only for its scope"))
+    return Health(c.id, tuple(problems), tuple(flags), overdue)
 
 
 def warnings(register: Register, today: dt.date) -> list[str]:
@@ -244,10 +242,12 @@ def warnings(register: Register, today: dt.date) -> list[str]:
     for c in register.commitments:
         h = health(c, today)
         if not h.usable:
-            out.append(f"commitment {c.id} not used: {'; '.join(h.problems)}")
+            out.append(_("commitment {id} not used: {problems}").format(id=c.id, problems="; ".join(h.problems)))
+        elif h.review_overdue and c.owner_role:
+            out.append(_("commitment {id} is still in force but its review is overdue (owner: {owner})").format(
+                id=c.id, owner=c.owner_role))
         elif h.review_overdue:
-            owner = f" (owner: {c.owner_role})" if c.owner_role else ""
-            out.append(f"commitment {c.id} is still in force but its review is overdue{owner}")
+            out.append(_("commitment {id} is still in force but its review is overdue").format(id=c.id))
     return out
 
 

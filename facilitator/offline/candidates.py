@@ -84,6 +84,7 @@ def candidates(
                 scope=c.scope,
                 limits=list(c.does_not_promise),
                 flags=list(in_force[cid].flags),
+                review_overdue=in_force[cid].review_overdue,
                 owner_role=c.owner_role,
             )
         )

@@ -99,7 +99,8 @@ class LocalEngine:
                 model=self.embedder.name,
                 timings_ms=timings,
                 warnings=register_module.warnings(register, today)
-                + [f"card {cid} was not used to judge coverage: {why}" for cid, why in steering.items()],
+                + [_("card {id} was not used to judge coverage: {why}").format(id=cid, why=why)
+                   for cid, why in steering.items()],
                 may_be_fears=may_be_fears(cards.cards, themes),
             ),
         )

@@ -155,7 +155,9 @@ def gap_items(retro: PublishedRetro) -> list[GapItem]:
         status = cov.status if cov else "uncovered"
         cited = list(cov.commitment_ids) if cov else []
         cands = list(cov.candidates) if cov else []
-        overdue = any("review overdue" in f for c in cands if not cited or c.commitment_id in cited for f in c.flags)
+        # review_overdue is the fact; the flag's English words, for analyses stored before it existed.
+        overdue = any(c.review_overdue or any("review overdue" in f for f in c.flags)
+                      for c in cands if not cited or c.commitment_id in cited)
         if status not in GAP_STATUSES and not overdue:
             continue
         # The commitment a gap relates to: the one the coverage cites, else the
