@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+from facilitator.i18n import _
 from facilitator.models import Register
 
 _ID_LIKE = re.compile(r"\b[A-Z]{1,6}-\d{1,4}\b")
@@ -35,7 +36,7 @@ def steering_reason(text: str, register: Register) -> str | None:
     """Why this card looks like it is steering the analysis, or None."""
     # The unknown id itself is not repeated: it must not reach any output.
     if any(m not in register.ids for m in _ID_LIKE.findall(text)):
-        return "it cites a commitment id the register does not have"
+        return _("it cites a commitment id the register does not have")
     if _INSTRUCTION.search(text):
-        return "it is phrased as an instruction to the analysis"
+        return _("it is phrased as an instruction to the analysis")
     return None
