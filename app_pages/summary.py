@@ -2,11 +2,12 @@
 
 import streamlit as st
 
-from app_ui.common import KIND_WORDS, STATUS_WORDS, apply_locale, md, service
+from app_ui.common import STATUS_WORDS, apply_locale, md, service
 from facilitator.i18n import _, ngettext
 from facilitator.publishing.charts import coverage_chart, themes_chart
 from facilitator.publishing.exports import actions_csv, ordered_by_votes, to_json
 from facilitator.publishing.pdf import to_pdf
+from facilitator.publishing.summary import action_kind_name, kind_name
 from facilitator.service.retros import RetroNotFound
 
 svc = service()
@@ -50,7 +51,7 @@ if a.coverage:
 else:
     c2.info(_("No fears were raised."))
 with st.expander(_("The charts as tables")):  # for screen readers, and for reading exact numbers
-    st.dataframe([{_("Theme"): t.label, _("Kind"): _(KIND_WORDS[t.kind]), _("Cards"): len(t.card_ids),
+    st.dataframe([{_("Theme"): t.label, _("Kind"): kind_name(t.kind), _("Cards"): len(t.card_ids),
                    _("Dots"): s.votes.get(t.id, 0)} for t in a.themes], hide_index=True)
     if a.coverage:
         st.dataframe([{_("Coverage"): _(STATUS_WORDS[k]).split(":")[0], _("Fears"): n}
@@ -60,14 +61,14 @@ st.subheader(_("Themes, most voted first"))
 for t, n in ordered_by_votes(a, s.votes):
     cards = ngettext("{n} card", "{n} cards", len(t.card_ids)).format(n=len(t.card_ids))
     dots = " · " + ngettext("{n} dot", "{n} dots", n).format(n=n) if s.votes else ""
-    st.markdown(f"- **{md(t.label)}** · {_(KIND_WORDS[t.kind])} · {cards}{dots}")
+    st.markdown(f"- **{md(t.label)}** · {kind_name(t.kind)} · {cards}{dots}")
 
 st.subheader(_("Actions"))
 if a.actions:
     labels = {t.id: t.label for t in a.themes}
     st.dataframe(
         [
-            {_("Action"): x.title, _("Kind"): _(KIND_WORDS.get(x.kind, x.kind)), _("Owner"): x.owner_role,
+            {_("Action"): x.title, _("Kind"): action_kind_name(x.kind), _("Owner"): x.owner_role,
              _("Due"): x.due, _("Themes"): ", ".join(labels.get(i, i) for i in x.theme_ids),
              _("Commitments"): ", ".join(x.commitment_ids)}
             for x in a.actions

@@ -15,7 +15,6 @@ import streamlit.components.v1 as components
 
 from facilitator.errors import FacilitatorError
 from facilitator.i18n import N_, _, current_locale, set_locale, supported
-from facilitator.publishing.charts import KIND_WORDS  # noqa: F401 - the pages' one list of kind words
 from facilitator.scrub import safe_markdown_text
 from facilitator.service.phases import PHASE_LABELS, PHASES
 from facilitator.service.retros import Retro, RetroNotFound, RetroService, database_key, open_database
