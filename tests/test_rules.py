@@ -137,7 +137,11 @@ def test_normalising_unicode_is_not_reported_as_a_name():
      ("좋은 점", "positive"), ("안 좋았던 점", "problem"), ("Dejar de hacer", "problem"), ("Hacer más", "proposal"),
      ("Seguir haciendo", "positive"), ("What did you learn?", "positive"), ("What was challenging?", "problem"),
      ("What worked well, we want to do more of it?", "positive"), ("To do", "proposal"), ("Learned", None),
-     ("Zu verbessern", "problem"), ("Sorgen", "worry"), ("Dorn", "problem")],
+     ("Zu verbessern", "problem"), ("Sorgen", "worry"), ("Dorn", "problem"),
+     # Japanese YWT and what-was-fun columns, Korean "learned" and "what I felt"
+     ("楽しかったこと", "positive"), ("できたこと・やったこと", "positive"), ("学び", "positive"),
+     ("つぎやること", "proposal"), ("困ったこと", "problem"), ("배운 점", "positive"), ("느낀 점", None),
+     ("Keep (유지할 항목)", "positive"), ("Try (Action Items)", "proposal")],
 )
 def test_column_roles(column, role):
     from facilitator.offline.kinds import column_role
@@ -161,6 +165,31 @@ def test_a_column_constrains_the_kind(local_engine):
         local_engine.embedder.embed(["Nope", "Nothing"]),
     )
     assert [k.kind for k in kinds] == ["other", "other"]
+
+
+def test_fear_evidence_says_whether_the_worry_lands_on_people():
+    from facilitator.offline.kinds import fear_evidence
+
+    def ev(text, column=None):
+        return fear_evidence(Card(id="1", text=text, column=column))
+
+    assert ev("I'm scared the new bot will replace my job") == "people"
+    assert ev("My head hurts by the end of the day.") == "people"
+    assert ev("건강 관리에 소홀해지는 것 같다") == "people"  # Korean: neglecting our health
+    assert ev("徹夜が続いている") == "people"  # Japanese: one all-nighter after another
+    assert ev("Afraid the build is flaky again") == "worry"
+    assert ev("the build is flaky", "Worries") == "worry"
+    assert ev("sick of the flaky build") is None and ev("CI is slow") is None
+
+
+def test_the_lexical_channel_reads_cjk_as_character_pairs():
+    from facilitator.offline.lexical import similarity, terms
+
+    assert terms("同じTDDの考え方") == ["tdd", "同じ", "の考", "考え", "え方"]
+    assert terms("책이 어려웠음, deploys failing") == ["deploy", "fail", "책이", "어려", "려웠", "웠음"]
+    # Two Japanese cards about test refactoring share words although no space separates them.
+    sim = similarity(["テストのリファクタができた", "テストのリファクタリング", "ペアプロが楽しかった"])
+    assert sim[0, 1] > 0.3 > sim[0, 2]
 
 
 # --- offline actions use what the team proposed ----------------------------------------------------------
