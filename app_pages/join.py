@@ -201,9 +201,8 @@ def vote() -> None:
                 value=int(mine.get(t.id, 0)), step=1, key=f"dots:{t.id}",
             )
             with st.expander(_("The cards in this theme")):
-                # One text element for the lot: on the first change to Vote every page
-                # draws all of them at once, and element count is what costs there.
-                st.text("\n".join("• " + text_of.get(cid, "") for cid in t.card_ids))
+                for cid in t.card_ids:
+                    st.text("• " + text_of.get(cid, ""))
         sent = st.form_submit_button(_("Save my dots"), type="primary")
     if sent:
         try:
