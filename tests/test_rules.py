@@ -180,6 +180,13 @@ def test_fear_evidence_says_whether_the_worry_lands_on_people():
     assert ev("Afraid the build is flaky again") == "worry"
     assert ev("the build is flaky", "Worries") == "worry"
     assert ev("sick of the flaky build") is None and ev("CI is slow") is None
+    # Worries about one's place said without a worry word, as people write them
+    assert ev("Automated checks are great but nobody says what happens to assessors") == "people"
+    assert ev("Management asked 'who approved this change' before asking what happened") == "people"
+    assert ev("To be told before the organisation chart is redrawn around us") == "people"
+    assert ev("Half the team is on fixed-term contracts tied to the funding review") == "people"
+    assert ev("Would love to see this written up on the blog") is None
+    assert ev("what happens to the tickets after triage?") is None
 
 
 def test_the_lexical_channel_reads_cjk_as_character_pairs():

@@ -41,14 +41,14 @@ FEATURE_VERSION = "1"  # bump when features() changes: invalidates cached weight
 FEAR_CUES: dict[str, re.Pattern[str]] = {
     k: re.compile(v, re.I)
     for k, v in {
-        "automation": r"\b(automat\w*|bots?|robots?|a\.?i\.?|chatgpt|copilot|llms?|machine learning|script\w*)\b.{0,60}\b(replac\w*|redundan\w*|jobs?|roles?|obsolete|take over|do (my|our) (job|work)|need us|headcount|positions?|us)\b|\b(replac\w*|obsolete|redundan\w*)\b.{0,40}\b(automat\w*|bots?|a\.?i\.?|tool|software|script\w*)\b|\bautomated? (me|us|myself|ourselves) (away|out)\b|\b(automate|automating) (myself|ourselves|my job|our jobs)\b",
-        "blame": r"\b(blam\w*|scapegoat\w*|under the bus|finger[- ]pointing|punish\w*|get in trouble|in trouble|heads? will roll|witch ?hunt|name and shame|held (personally )?responsible|my fault|our fault|written up|disciplinary|(get|got|be|being) disciplined (for|over|because)|shoot the messenger|culpa\w*|schuld\w*)\b",
+        "automation": r"\b(automat\w*|bots?|chatbots?|robots?|a\.?i\.?|chatgpt|copilot|llms?|machine learning|script\w*)\b.{0,60}\b(replac\w*|redundan\w*|jobs?|roles?|obsolete|take over|do (my|our) (job|work)|need us|headcount|positions?|staff|us)\b|\b(replac\w*|obsolete|redundan\w*)\b.{0,40}\b(automat\w*|bots?|a\.?i\.?|tool|software|script\w*)\b|\bautomated? (me|us|myself|ourselves) (away|out)\b|\b(automate|automating) (myself|ourselves|my job|our jobs)\b",
+        "blame": r"\b(blam\w*|scapegoat\w*|under the bus|finger[- ]pointing|punish\w*|get in trouble|in trouble|heads? will roll|witch ?hunt|name and shame|held (personally )?responsible|pinned on|my fault|our fault|(got|get|gets|getting|be|being) written up|disciplinary|(get|got|be|being) disciplined (for|over|because)|shoot the messenger|culpa\w*|schuld\w*)\b",
         "burnout": r"\b(burn(ed|t|ing)? ?out|burnout|exhaust\w*|no (life|weekends?)|can'?t keep (up|going)|breaking point|running on empty|overwhelm\w*|drowning|sleep|stress\w*|mental health|agotad\w*|épuis\w*|erschöpf\w*|too (much|many) (hours|overtime)|overtime every|on[- ]call every|every weekend)\b"
         # Korean and Japanese: burnout, overwork, insomnia, lost sleep, pulling all-nighters
         r"|번아웃|과로|불면|燃え尽き|過労|寝不足|徹夜|不眠",
         "outsourcing": r"\b(outsourc\w*|offshor\w*|nearshor\w*|third[- ]party (team|vendor)|vendor (will|would|could) (take|replace|do)|move (our|the) (work|team|jobs?) (to|abroad)|externali[sz]\w*|subcontract\w*|cheaper (team|country|vendor))\b",
-        "reorganisation": r"\b(re-?org\w*|restructur\w*|merg(e|ed|ing) (our|the|two) teams?|new (org|structure|org chart)|moved to (another|a different) team|split (up )?(our|the) team|team (will be |is being )?(dissolved|disbanded|split)|umstrukturier\w*|reorganiz\w*|reorganis\w*)\b",
-        "job_security": r"\b(lay ?offs?|laid off|los(e|ing) (my|our|their) (jobs?|roles?|positions?|income)|redundanc\w*|made redundant|out of (a )?jobs?|job (cuts|losses|security)|headcount (cuts?|reduction)|let go|fired|firing|cut (jobs|positions|roles)|my (job|role|position) (is|will be) (at risk|gone|cut|next)|next to go|contracts? (not|won'?t be) renewed|despid\w*|licenci\w*|entlass\w*|perdre (mon|notre) (emploi|travail|poste))\b",
+        "reorganisation": r"\b(re-?org\w*|restructur\w*|merg(e|ed|ing) (our|the|two) teams?|new (org|structure|org chart)|moved to (another|a different) team|split (up )?(our|the) team|team (will be |is being |gets |get )?(dissolved|disbanded|split)|(org|organi[sz]ation)(al)? chart|umstrukturier\w*|reorganiz\w*|reorganis\w*)\b",
+        "job_security": r"\b(lay ?offs?|laid off|los(e|ing) (my|our|their) (jobs?|roles?|positions?|income)|redundanc\w*|made redundant|out of (a )?jobs?|job (cuts|losses|security)|headcount (cuts?|reduction)|let go|fired|firing|cut (jobs|positions|roles)|my (job|role|position) (is|will be) (at risk|gone|cut|next)|next to go|contracts? (not|won'?t be) renewed|fixed[- ]term contracts?|contracts? (end|ends|ending|expire\w*)|despid\w*|licenci\w*|entlass\w*|perdre (mon|notre) (emploi|travail|poste))\b",
     }.items()
 }
 
@@ -90,7 +90,13 @@ IMPLIED_WORRY = re.compile(
     r".{0,40}\b(take over|takes over|to quote|quote for|goes|moves|moving)\b|"
     r"\b(goes|go|moves?|moving|going) to (a|an|the) (vendor|partner|3pl|msp|contractor|managed service)|"
     r"\b(or i'?ll break|keep up this pace|how long (i|my body) (can )?(keep|hold)s?)|\bpublic(ly)? sham\w*|"
-    r"\bwho[- ]broke[- ]it\b|\bfelt like a trial\b|\bnobody will admit\b|\bboję się\b",
+    r"\bwho[- ]broke[- ]it\b|\bfelt like a trial\b|\bnobody will admit\b|\bboję się\b|"
+    r"\bwhat (happens|will happen) to (the )?\w+(ers|ors|ists|ysts|ians|staff|colleagues|folks)\b|"
+    r"\bhow long (before|until) (it|they|the \w+) .{0,40}\b(us|me|the (team|desk|service desk)|our jobs)\b|"
+    r"\b(if|whether) (my|our) (job|role|position|team)s? (survives?|is safe|stays|will (survive|stay|exist))\b|"
+    r"\bfte (released|saved|reduc\w*|cut)\b|\bwho approved (this|that|it)\b|"
+    r"\bthe last (person|one) who (did|raised|reported|spoke up)\b|"
+    r"\b(service cent(re|er)|offshore|abroad)\b.{0,60}\b(tak(e|es|ing) over|quote)\b",
     re.I,
 )
 POSITIVE_CUES = re.compile(
