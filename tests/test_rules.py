@@ -138,9 +138,11 @@ def test_normalising_unicode_is_not_reported_as_a_name():
      ("Seguir haciendo", "positive"), ("What did you learn?", "positive"), ("What was challenging?", "problem"),
      ("What worked well, we want to do more of it?", "positive"), ("To do", "proposal"), ("Learned", None),
      ("Zu verbessern", "problem"), ("Sorgen", "worry"), ("Dorn", "problem"),
-     # Japanese YWT and what-was-fun columns, Korean "learned" and "what I felt"
-     ("楽しかったこと", "positive"), ("できたこと・やったこと", "positive"), ("学び", "positive"),
-     ("つぎやること", "proposal"), ("困ったこと", "problem"), ("배운 점", "positive"), ("느낀 점", None),
+     # Japanese YWT and what-was-fun columns, Korean "what I felt", a bare "What didn't", Italian
+     ("楽しかったこと", "positive"), ("できたこと・やったこと", "positive"), ("Y(やったこと)", None),
+     ("W(わかったこと)", None), ("つぎやること", "proposal"), ("困ったこと", "problem"), ("느낀 점", None),
+     ("What didn't", "problem"), ("What didn't work", "problem"), ("Cosa poteva essere migliorato", "problem"),
+     ("Punti positivi", "positive"), ("Lezioni imparate", None),
      ("Keep (유지할 항목)", "positive"), ("Try (Action Items)", "proposal")],
 )
 def test_column_roles(column, role):

@@ -135,6 +135,8 @@ COLUMN_ROLES: list[tuple[re.Pattern[str], str]] = [
          r"|\bn[ãa]o (foi|deu|correu|funcionou)|\bno (fue|sali[óo]|funcion[óo])|\bpas bien\b|\bnicht gut\b"
          r"|\bnegativ\w*|\bpontos? fracos\b|\ba melhorar\b|\bà améliorer\b|\bpor mejorar\b"
          r"|よくなかった|良くなかった|悪かった|問題|課題|反省|困った|困りごと"
+         # "What didn't" with nothing after it; Italian
+         r"|\b(did ?n.?t|did not)\W*$|\bmigliorat\w*|\bda migliorare\b|\bpunti (negativi|deboli)\b|\bnon ha funzionato\b"
          r"|나쁜 ?점|안 ?좋았던 ?점|아쉬운 ?점|아쉬웠던 ?점|개선할 ?점|개선점|문제점|\bhacer menos\b|\bdejar de hacer\b", "problem"),
         (r"\b(worr\w*|concerns?|fears?|anxiet\w*|scared|afraid|mood|humou?r|feelings?|well ?being|bem estar|"
          r"[áa]nimo|stimmung|sorgen?|bedenken|befürchtungen)\b|気持ち|不安|心配", "worry"),
@@ -150,8 +152,10 @@ COLUMN_ROLES: list[tuple[re.Pattern[str], str]] = [
          r"|continuar haciendo|seguir haciendo|enjoy\w*"
          r"|what (did )?(you|we|i) (learn|learned|learnt)|things? (you|we|i) (learned|learnt))\b|좋은 ?점|좋았던 ?점|잘한 ?점|잘된 ?점"
          r"|良かった|よかった|良い点|続けたい"
-         # YWT (やったこと / わかったこと / つぎやること) and other Japanese and Korean formats
-         r"|楽しかった|できたこと|出来たこと|やったこと|学び|学んだ|わかったこと|分かったこと|気づき|배운 ?점", "positive"),
+         # what was fun, what we got done (Japanese); YWT's "what we did" and "what we learned"
+         # (やったこと, わかったこと) have no role: a record, and lessons as often as wins
+         r"|楽しかった|できたこと|出来たこと"
+         r"|cosa ha funzionato|è andato bene|punti di forza", "positive"),
         (r"\b(questions?|other|misc\w*|parking( lot)?|off ?topic|announce\w*|notes?|discuss\w*|observations?|comments?"
          r"|meta|metaretro)\b", "other"),
     ]
