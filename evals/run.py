@@ -62,6 +62,10 @@ def summarise_grouping(rows: list[dict]) -> dict:
         "fear_recall": fear_tp / fear_gold if fear_gold else 1.0,
         "fear_precision": fear_tp / fear_pred if fear_pred else (1.0 if not fear_gold else 0.0),
         "flaw_called_fear": sum(r["flaw_as_fear"] for r in rows) / flaw_gold if flaw_gold else 0.0,
+        # A fear the kinds missed that review still lists to be made a worry in one click
+        # (meta.may_be_fears) is not hidden; the list's length is what that second look costs.
+        "fear_recall_with_review": (fear_tp + sum(r.get("fear_flagged", 0) for r in rows)) / fear_gold if fear_gold else 1.0,
+        "review_list_share": sum(r.get("flagged", 0) for r in rows) / cards,
     }
 
 
@@ -73,6 +77,11 @@ def run_retros(engine, register, retros) -> tuple[dict, list[dict], dict]:
         cards = CardSet(title=retro.title, cards=retro.cards)
         analysis = engine.analyze(cards, register, today=EVAL_DAY, roster=retro.roster)
         row = grouping_scores(retro, analysis.themes)
+        flagged = set(analysis.meta.may_be_fears)
+        found = {cid for t in analysis.themes if t.kind == "fear" for cid in t.card_ids}
+        row["flagged"] = len(flagged)
+        row["fear_flagged"] = sum(1 for t in retro.themes if t.kind == "fear" for cid in t.card_ids
+                                  if cid in flagged and cid not in found)
         integ = integrity(analysis, cards, register)
         summary = render_markdown(analysis, title=retro.title, register=register, roster=retro.roster)
         published = summary + json.dumps(
