@@ -179,8 +179,9 @@ def test_fear_evidence_says_whether_the_worry_lands_on_people():
     assert ev("My head hurts by the end of the day.") == "people"
     assert ev("건강 관리에 소홀해지는 것 같다") == "people"  # Korean: neglecting our health
     assert ev("徹夜が続いている") == "people"  # Japanese: one all-nighter after another
-    assert ev("Afraid the build is flaky again") == "worry"
-    assert ev("the build is flaky", "Worries") == "worry"
+    assert ev("Afraid the build is flaky again") == "thing"
+    assert ev("the build is flaky", "Worries") == "thing"
+    assert ev("QA caught a payment error I made. Afraid it goes into my rating.") == "worry"
     assert ev("sick of the flaky build") is None and ev("CI is slow") is None
     # Worries about one's place said without a worry word, as people write them
     assert ev("Automated checks are great but nobody says what happens to assessors") == "people"
