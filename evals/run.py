@@ -137,6 +137,12 @@ def run_coverage(engine, name: str = "written") -> tuple[dict, list[dict], dict]
         "hallucinated_ids": bad_ids,
         "inexact_quotes": bad_quotes,
     }
+    if hasattr(engine, "classifier"):
+        # Every statement is a fear someone wrote: the share the offline kinds call a fear,
+        # read as a card with no column (the hardest case: no worry column to help).
+        cards = [Card(id=str(i), text=c.statement) for i, c in enumerate(cs.cases)]
+        kinds = engine.classifier.classify(cards, engine.embedder.embed([c.text for c in cards]))
+        metrics["fear_kind_recall"] = sum(k.kind == "fear" for k in kinds) / len(kinds)
     # Majority-class and always-covered baselines, scored the same way.
     from collections import Counter
 
