@@ -202,6 +202,15 @@ def test_the_lexical_channel_reads_cjk_as_character_pairs():
     assert sim[0, 1] > 0.3 > sim[0, 2]
 
 
+def test_a_label_does_not_open_on_a_connective():
+    from facilitator.offline.themes import phrase
+
+    assert phrase("However, the counterpoint is that the remaining work is dull", set()).startswith("The counterpoint")
+    assert phrase("This would also make working around PTO easier", set()) == "Make working around PTO easier"
+    assert phrase("We should document the release steps", set()) == "Document the release steps"
+    assert phrase("So what", set()) == "So what"  # never emptied
+
+
 # --- offline actions use what the team proposed ----------------------------------------------------------
 
 

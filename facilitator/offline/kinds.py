@@ -87,7 +87,7 @@ PERSONAL_TOLL = re.compile(
 IMPLIED_WORRY = re.compile(
     r"\bwhat (happens|will happen|is going to happen) to (us|me|them|my|our|the (team|staff|people|desk))\b|"
     r"\bwhat'?s (left|the point) (for|of) (us|me|my|our|l1|l2|the)\b|"
-    r"\b(are|is) (the )?[\w-]+ next\b|\b(fewer|less) (night |day )?(seats|posts|people|staff|jobs|roles)\b|"
+    r"\b(are|is) (the )?[\w-]+ next\b|\b(fewer|less) (night |day )?(seats|posts|staff|jobs|roles)\b|"
     r"\b(lost|losing|lose|cut|cutting|reduce[sd]?) (\d+|one|two|three|some|our|the)? ?(posts|seats|positions|jobs|roles|"
     r"headcount|fte)\b|\bhow many (posts|seats|jobs|people|fte|positions|puestos)\b|\bcuántos puestos\b|"
     r"\b(why|whether) (they|we|the \w+) (still )?need (us|me|\w+ (techs?|staff|people|assessors|analysts))\b|"

@@ -104,7 +104,12 @@ def _first_seen(labels) -> list[int]:
 
 LABEL_MAX_WORDS = 7
 _CLAUSE = re.compile(r"[.;:!?()\[\]\n]+|\s[-\u2013\u2014]\s|,\s(?:but|and|so|because)\s")
-_LEAD = re.compile(r"^\W+|^(?:we|i)\s+(?:should|need to|could)\s+", re.I)
+# What opens a clause without saying anything about the theme: a leading symbol, "we
+# should", and the connectives of a card that answers another ("However, the
+# counterpoint is ...", "This would also make ...", "Also, ...").
+_LEAD = re.compile(
+    r"^\W+|^(?:we|i)\s+(?:should|need to|could)\s+|^(?:however|also|but|and|so|then|plus|besides|still)\b,?\s+"
+    r"|^this\s+(?:would|will|could|should|might)\s+(?:also\s+)?", re.I)
 FALLBACK_LABEL = {"flaw": N_("A process problem"), "positive": N_("Something that went well"), "other": N_("Other notes")}
 
 
@@ -116,7 +121,9 @@ def phrase(text: str, roster_lower: set[str]) -> str:
     # label would read as a promise (and a card may cite one the register lacks).
     text = ID_LIKE.sub("", without_names(text, roster_lower))
     first = next((p for p in _CLAUSE.split(text) if len(p.split()) >= 2), text)
-    first = _LEAD.sub("", first.strip())
+    first = first.strip()
+    while (shorter := _LEAD.sub("", first, count=1)) != first and len(shorter.split()) >= 2:
+        first = shorter
     words = first.split()
     if len(words) > LABEL_MAX_WORDS:
         cut = max((i for i in range(3, LABEL_MAX_WORDS + 1) if _ends_phrase(words, i)), default=None)
