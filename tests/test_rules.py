@@ -190,6 +190,10 @@ def test_fear_evidence_says_whether_the_worry_lands_on_people():
     assert ev("Half the team is on fixed-term contracts tied to the funding review") == "people"
     assert ev("Would love to see this written up on the blog") is None
     assert ev("what happens to the tickets after triage?") is None
+    # People on their way out (LABELLING.md 1.1: "half the desk is updating their CVs")
+    assert ev("half the desk is updating their CVs") == "people"
+    assert ev("two people handed in their notice after the on-call change") == "people"
+    assert ev("looking for a new job runner for CI") != "people"
 
 
 def test_the_lexical_channel_reads_cjk_as_character_pairs():

@@ -102,7 +102,12 @@ IMPLIED_WORRY = re.compile(
     r"\b(if|whether) (my|our) (job|role|position|team)s? (survives?|is safe|stays|will (survive|stay|exist))\b|"
     r"\bfte (released|saved|reduc\w*|cut)\b|\bwho approved (this|that|it)\b|"
     r"\bthe last (person|one) who (did|raised|reported|spoke up)\b|"
-    r"\b(service cent(re|er)|offshore|abroad)\b.{0,60}\b(tak(e|es|ing) over|quote)\b",
+    r"\b(service cent(re|er)|offshore|abroad)\b.{0,60}\b(tak(e|es|ing) over|quote)\b|"
+    # people on their way out: the signs a team shows before it says "burnout" or "layoffs"
+    r"\bupdating (my|our|their|his|her) (cvs?|resumes?|résumés?|linkedin)\b|\b(looking for|applying for) (another|a new|other) jobs?\b(?! (board|runner|queue|posting|title|scheduler))|"
+    r"\bjob[- ]hunting\b|\b(thinking|thought) (of|about) (quitting|leaving)\b|\b(handed|hand|handing) in (my|our|their|his|her) notice\b|"
+    r"\bpeople (are )?(leaving|quitting) (the team|the company|one by one)\b|"
+    r"\b(i|we) (cried|can'?t sleep|dread)\b|\bantidepressants?\b|\bchecking (my|our) (screen|idle|keystroke|activity)",
     re.I,
 )
 POSITIVE_CUES = re.compile(
