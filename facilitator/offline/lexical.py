@@ -4,8 +4,8 @@ A tool, room, team or site name ("Valencia", "Jenkins", "ward 7") is what ties
 two cards, or a fear and a clause, together, and a 384-dimension encoder
 trained on general text gives such words little weight. TF-IDF over stemmed
 content words (``facilitator.text``), or character pairs in CJK script, gives
-them the most. Grouping and
-candidate retrieval both blend it into the embedding similarity.
+them the most. Grouping and candidate retrieval both blend it into the
+embedding similarity.
 """
 
 from __future__ import annotations
